@@ -1,0 +1,210 @@
+"""`ddx chat`: a consultation in the terminal, answered by a person or by a simulated patient."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from agent.cli.common import load_kb, settings_from
+from agent.errors import DdxError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agent.session import ConsultationSession, Turn
+    from retrieval.ddxplus_kb import KnowledgeBase
+    from simulator.ddxplus_patient import SimulatedPatient
+
+MAX_COMPLAINT_MATCHES = 6
+
+
+def chat(
+    ctx: typer.Context,
+    age: int | None = typer.Option(None, "--age", min=0, max=130, help="Patient's age in years."),
+    sex: str | None = typer.Option(None, "--sex", help="M or F."),
+    complaint: str | None = typer.Option(
+        None, "--complaint", help="Chief complaint: an evidence code (E_91) or words to search."
+    ),
+    patient_file: Path | None = typer.Option(
+        None, "--patient-file", help="DDXPlus patient CSV: a simulated patient answers."
+    ),
+    patient: int = typer.Option(
+        1, "--patient", min=1, help="Which patient of --patient-file (1 = first data row)."
+    ),
+    questions: int | None = typer.Option(
+        None, "--questions", min=0, help="Question budget [default: $DDX_MAX_QUESTIONS, else 10]."
+    ),
+    confidence: float | None = typer.Option(
+        None,
+        "--confidence",
+        help="Stop once the leading diagnosis reaches this probability [default: 0.95].",
+    ),
+    model: Path | None = typer.Option(None, "--model", help="Fitted model from `ddx kb fit`."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue a saved consultation."),
+    why: bool = typer.Option(True, "--why/--no-why", help="Show why each question is asked."),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Also save the report here."),
+) -> None:
+    """Hold a consultation in the terminal with the embedded engine (no model weights).
+
+    Answer yes / no / don't know, or pick choices by number. Consultations are saved as you
+    go; continue one later with --resume ID. With --patient-file, a simulated patient answers.
+    Decision support for learning and research, not a diagnosis.
+    """
+    from rich.console import Console
+
+    from agent.context import embedded_context
+    from agent.graph import compile_graph
+    from agent.report import to_markdown
+    from agent.session import ConsultationSession
+
+    settings = settings_from(ctx, max_questions=questions, confidence_threshold=confidence)
+    kb = load_kb(settings)
+    console = Console()
+    simulated = _simulated_patient(kb, patient_file, patient) if patient_file else None
+    with _checkpointer(settings.state_dir) as saver:
+        session = ConsultationSession(compile_graph(saver), embedded_context(kb, model))
+        if resume:
+            thread_id = resume
+            turn = session.current(thread_id)
+            if turn is None:
+                raise DdxError(f"No saved consultation with id {resume!r}.")
+            console.print(f"Resuming consultation {thread_id}.")
+        else:
+            from agent.state import CaseIntake
+
+            thread_id = uuid.uuid4().hex[:12]
+            if simulated is not None:
+                record = simulated.record
+                intake = CaseIntake(
+                    age=record.age,
+                    sex=record.sex,
+                    findings=simulated.intake(),
+                    max_questions=settings.max_questions,
+                    confidence_threshold=settings.confidence_threshold,
+                )
+                console.print(
+                    f"Simulated patient {record.case_id}: {record.age} y, {record.sex}, "
+                    f"complaint: {kb.evidences[record.initial_evidence].question}"
+                )
+            else:
+                intake = CaseIntake(
+                    age=age if age is not None else _ask_age(),
+                    sex=_check_sex(sex) if sex else _ask_sex(),
+                    findings={_pick_complaint(console, kb, complaint): True},
+                    max_questions=settings.max_questions,
+                    confidence_threshold=settings.confidence_threshold,
+                )
+            console.print(f"[dim]consultation id {thread_id} (continue later with --resume)[/]")
+            turn = session.start(thread_id, intake)
+        report = _converse(console, session, thread_id, turn, simulated, why)
+    from agent.cli.render import render_report
+
+    render_report(console, report)
+    if markdown:
+        markdown.write_text(to_markdown(report), encoding="utf-8")
+        console.print(f"saved {markdown}")
+    if simulated is not None:
+        console.print(f"[dim]ground truth: {simulated.record.pathology}[/]")
+
+
+def _converse(
+    console: Console,
+    session: ConsultationSession,
+    thread_id: str,
+    turn: Turn,
+    simulated: SimulatedPatient | None,
+    why: bool,
+) -> Any:
+    from agent.cli.render import render_leading, render_question
+    from agent.session import Answer
+
+    while turn.question is not None:
+        question = turn.question
+        render_question(console, question, show_reason=why)
+        if simulated is not None:
+            said = simulated.say(question.code)
+            console.print(f"  > {said}")
+            reply = Answer.of_value(simulated.answer(question.code))
+        else:
+            try:
+                reply = Answer.of_text(typer.prompt("  >", prompt_suffix=" "))
+            except (EOFError, typer.Abort):
+                raise DdxError(
+                    f"Stopped. Continue later with: ddx chat --resume {thread_id}"
+                ) from None
+        turn = session.answer(thread_id, reply)
+        if turn.question is not None and not turn.question.error:
+            render_leading(console, turn.question.leading)
+    return turn.report
+
+
+def _checkpointer(state_dir: Path) -> AbstractContextManager[Any]:
+    """SQLite checkpoints in the state folder: consultations survive a restart."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DdxError(f"Cannot create the state folder {state_dir}: {exc.strerror}.") from None
+    return SqliteSaver.from_conn_string(str(state_dir / "consultations.sqlite"))
+
+
+def _simulated_patient(kb: KnowledgeBase, path: Path, number: int) -> SimulatedPatient:
+    from data.locations import require_existing
+    from simulator.ddxplus_patient import SimulatedPatient
+    from simulator.records import load_patients
+
+    loaded = load_patients(kb, require_existing(path, "a DDXPlus patient CSV"))
+    if number > len(loaded.records):
+        raise DdxError(f"{path} has {len(loaded.records)} usable patients; --patient {number}.")
+    return SimulatedPatient(kb, loaded.records[number - 1])
+
+
+def _check_sex(value: str) -> str:
+    sex = value.strip().upper()[:1]
+    if sex not in ("M", "F"):
+        raise DdxError(f"--sex must be M or F, not {value!r}.")
+    return sex
+
+
+def _ask_age() -> int:
+    while True:
+        text = str(typer.prompt("Age (years)"))
+        if text.strip().isdigit() and 0 <= int(text) <= 130:
+            return int(text)
+        typer.echo("Please give the age as a whole number of years (0–130).")
+
+
+def _ask_sex() -> str:
+    while True:
+        text = str(typer.prompt("Sex (M/F)"))
+        if text.strip().upper()[:1] in ("M", "F"):
+            return text.strip().upper()[:1]
+        typer.echo("Please answer M or F.")
+
+
+def _pick_complaint(console: Console, kb: KnowledgeBase, given: str | None) -> str:
+    """The chief complaint as a yes/no evidence: a code, or a pick among keyword matches."""
+    from agent.complaints import search_complaints
+
+    query = given
+    while True:
+        if query is None:
+            query = typer.prompt("What brings the patient in? (a few words, e.g. 'fever')")
+        if query in kb.evidences:
+            return query
+        matches = search_complaints(kb, query, MAX_COMPLAINT_MATCHES)
+        if not matches:
+            console.print("No question matches those words; try other words.")
+            query = None
+            continue
+        for i, code in enumerate(matches, start=1):
+            console.print(f"  {i}. {kb.evidences[code].question}")
+        choice = typer.prompt("Which one? (number, or 0 to search again)", default="1")
+        if choice.strip().isdigit() and 1 <= int(choice) <= len(matches):
+            return matches[int(choice) - 1]
+        query = None

@@ -1,0 +1,179 @@
+"""The embedded engine in the agent roles: a Bayesian diagnoser and an information-gain history
+taker over the DDXPlus knowledge base. No model weights, microseconds per step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from agent.engine.bayes import BayesEngine
+from agent.engine.likelihood import FloatArray
+from agent.findings import FindingValue, choices, is_present
+from agent.roles import (
+    ConditionExplanation,
+    ConsultationView,
+    FindingEffect,
+    Question,
+    RankedCondition,
+)
+from retrieval.ddxplus_kb import KnowledgeBase
+from simulator.ddxplus_patient import phrase_answer
+
+MIN_GAIN_BITS = 1e-4
+"""Below this expected gain a question cannot change the differential: stop asking."""
+
+
+class _PosteriorCache:
+    """The last posterior, keyed by the findings it was computed from.
+
+    The driver asks the diagnoser and the history taker about the same findings in turn; the
+    cache saves recomputing the posterior for the second of them.
+    """
+
+    def __init__(self, engine: BayesEngine) -> None:
+        self.engine = engine
+        self._key: tuple[object, ...] | None = None
+        self._value: FloatArray | None = None
+
+    def get(self, view: ConsultationView) -> FloatArray:
+        key = (view.age, view.sex, tuple((c, repr(v)) for c, v in view.findings.items()))
+        if key != self._key or self._value is None:
+            self._value = self.engine.posterior(view.findings, view.age, view.sex)
+            self._key = key
+        return self._value
+
+
+class BayesDiagnoser:
+    """Diagnoser role: posterior over all conditions; explanation by likelihood ratios."""
+
+    def __init__(self, engine: BayesEngine) -> None:
+        self.engine = engine
+        self.kb: KnowledgeBase = engine.kb
+        self._cache = _PosteriorCache(engine)
+
+    def posterior(self, view: ConsultationView) -> FloatArray:
+        return self._cache.get(view)
+
+    def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
+        posterior = self.posterior(view)
+        order = np.argsort(-posterior, kind="stable")
+        names = self.kb.condition_names
+        return [RankedCondition(name=names[i], probability=float(posterior[i])) for i in order]
+
+    def explain(
+        self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int = 5
+    ) -> list[ConditionExplanation]:
+        """For each leading condition, the findings that raised and lowered it most.
+
+        A finding's weight for condition c is log P(f|c) − log P(f|not c), where "not c" is the
+        posterior-weighted mixture of the other conditions: how strongly the finding speaks for
+        c against the rest of the differential.
+        """
+        posterior = self.posterior(view)
+        weights = {
+            code: (value, w)
+            for code, value in view.findings.items()
+            if (w := self.engine.finding_loglik(code, value)) is not None
+        }
+        result = []
+        for ranked in differential[:top_k]:
+            ci = self.kb.condition_index[ranked.name]
+            effects = [
+                FindingEffect(
+                    code=code,
+                    statement=self._statement(code, value),
+                    weight=round(_log_ratio_against_rest(w, posterior, ci), 3),
+                )
+                for code, (value, w) in weights.items()
+            ]
+            effects = [e for e in effects if abs(e.weight) > 0.05]
+            effects.sort(key=lambda e: e.weight, reverse=True)
+            cond = self.kb.conditions[ranked.name]
+            result.append(
+                ConditionExplanation(
+                    name=ranked.name,
+                    probability=ranked.probability,
+                    icd10=cond.icd10,
+                    severity=cond.severity,
+                    raised_by=[e for e in effects if e.weight > 0][:5],
+                    lowered_by=[e for e in reversed(effects) if e.weight < 0][:5],
+                )
+            )
+        return result
+
+    def _statement(self, code: str, value: FindingValue) -> str:
+        question = self.kb.evidences[code].question.rstrip("?")
+        return f"{question}: {phrase_answer(self.kb, code, value).rstrip('.').lower()}"
+
+
+def _log_ratio_against_rest(loglik: FloatArray, posterior: FloatArray, ci: int) -> float:
+    rest = posterior.copy()
+    rest[ci] = 0.0
+    total = rest.sum()
+    if total <= 0:
+        return 0.0
+    log_rest = float(np.log(np.dot(rest / total, np.exp(loglik))))
+    return float(loglik[ci]) - log_rest
+
+
+class InformationGainHistoryTaker:
+    """History-taking role: ask the evidence with the largest expected information gain.
+
+    Candidates are evidences not yet asked or known whose parent question (if any) was answered
+    present, so a child question ("where is the pain?") is never asked before its parent.
+    """
+
+    def __init__(self, diagnoser: BayesDiagnoser) -> None:
+        self.diagnoser = diagnoser
+        self.engine = diagnoser.engine
+        self.kb = diagnoser.kb
+
+    def candidates(self, findings: Mapping[str, FindingValue], asked: Sequence[str]) -> list[str]:
+        done = set(asked) | set(findings)
+        result = []
+        for code, ev in self.kb.evidences.items():
+            if code in done:
+                continue
+            if ev.parent is not None and not is_present(
+                self.kb.evidences[ev.parent], findings.get(ev.parent)
+            ):
+                continue
+            result.append(code)
+        return result
+
+    def next_question(self, view: ConsultationView) -> Question | None:
+        codes = self.candidates(view.findings, view.asked)
+        if not codes:
+            return None
+        posterior = self.diagnoser.posterior(view)
+        gains = self.engine.expected_gain(posterior, codes)
+        best = int(np.argmax(gains))
+        if gains[best] < MIN_GAIN_BITS:
+            return None
+        code = codes[best]
+        ev = self.kb.evidences[code]
+        return Question(
+            code=code,
+            text=ev.question,
+            kind=ev.kind.value,
+            choices=[(label, value) for label, value in choices(ev)],
+            reason=self._reason(code, posterior, float(gains[best])),
+            expected_gain=round(float(gains[best]), 4),
+        )
+
+    def _reason(self, code: str, posterior: FloatArray, gain: float) -> str:
+        """Name the leading conditions a 'yes' favours and those it speaks against."""
+        ei = self.kb.evidence_index[code]
+        top = np.argsort(-posterior, kind="stable")[:6]
+        p_yes = self.engine.p_present[top, ei]
+        names = self.kb.condition_names
+        favoured = [names[i] for i, p in zip(top, p_yes, strict=True) if p >= 0.2][:3]
+        against = [names[i] for i, p in zip(top, p_yes, strict=True) if p < 0.2][:3]
+        if favoured and against:
+            split = f"separates {', '.join(favoured)} from {', '.join(against)}"
+        elif favoured:
+            split = f"tells apart {', '.join(favoured)} by how often it occurs with each"
+        else:
+            split = f"would argue against {', '.join(against)}"
+        return f"It {split} (expected gain {gain:.2f} bits)."

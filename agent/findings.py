@@ -1,0 +1,154 @@
+"""Findings: what is known about the patient, one value per evidence code.
+
+A finding's value depends on the evidence's kind:
+
+=============  ==========================================  ==========================
+kind           value                                       "absent" is
+=============  ==========================================  ==========================
+binary         ``True`` / ``False``                        ``False``
+categorical    one value code ``"V_n"`` or scale point     the evidence's default
+multi-choice   a sorted list of value codes                ``[default]``
+any            ``None``: the patient does not know         (neither)
+=============  ==========================================  ==========================
+
+Values stay plain JSON types so the graph's checkpoints serialise them cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.errors import DdxError
+from retrieval.ddxplus_kb import Evidence, EvidenceKind, Value
+
+FindingValue = bool | Value | list[Value] | None
+Findings = dict[str, FindingValue]
+
+_YES = {"y", "yes", "yeah", "yep", "true", "1", "oui", "correct", "i do", "i have", "sure"}
+_NO = {"n", "no", "nope", "false", "0", "non", "none", "not really", "never", "i don't", "i do not"}
+_UNKNOWN = {
+    "?",
+    "dk",
+    "idk",
+    "don't know",
+    "dont know",
+    "do not know",
+    "not sure",
+    "unknown",
+    "unsure",
+    "i don't know",
+    "i dont know",
+    "skip",
+}
+
+
+class InvalidAnswerError(DdxError):
+    """An answer that does not fit the question (a typo, a value the question does not have)."""
+
+
+def absent_value(ev: Evidence) -> FindingValue:
+    """The value that means 'no' for this evidence."""
+    if ev.kind is EvidenceKind.BINARY:
+        return False
+    if ev.kind is EvidenceKind.MULTI_CHOICE:
+        return [ev.default]
+    return ev.default
+
+
+def is_present(ev: Evidence, value: FindingValue) -> bool | None:
+    """Whether the finding says the evidence is there (None when the patient did not know)."""
+    if value is None:
+        return None
+    if ev.kind is EvidenceKind.BINARY:
+        return bool(value)
+    if ev.kind is EvidenceKind.MULTI_CHOICE:
+        assert isinstance(value, list)
+        return any(v != ev.default for v in value)
+    return value != ev.default
+
+
+def normalize(ev: Evidence, value: object) -> FindingValue:
+    """Check a structured answer against the question and return its canonical form."""
+    if value is None:
+        return None
+    if ev.kind is EvidenceKind.BINARY:
+        if isinstance(value, bool):
+            return value
+        raise InvalidAnswerError(f"{ev.code} is a yes/no question; got {value!r}.")
+    if ev.kind is EvidenceKind.CATEGORICAL:
+        if isinstance(value, list | tuple) or value not in ev.values:
+            raise InvalidAnswerError(f"{ev.code} takes one of {list(ev.values)}; got {value!r}.")
+        assert isinstance(value, str | int)
+        return value
+    items = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+    unknown = [v for v in items if v not in ev.values]
+    if unknown or not items:
+        raise InvalidAnswerError(f"{ev.code} takes values from {list(ev.values)}; got {value!r}.")
+    chosen: list[Value] = sorted(
+        {v for v in items if v != ev.default and isinstance(v, str | int)}, key=str
+    )
+    return chosen if chosen else [ev.default]
+
+
+def _normalise_text(text: str) -> str:
+    return re.sub(r"[\s.!]+$", "", text.strip().lower().replace("’", "'"))
+
+
+def parse_text_answer(ev: Evidence, text: str) -> FindingValue:
+    """Turn what a person typed into a finding value.
+
+    Accepts yes/no/don't-know words for every kind ("no" means the absent value), a choice's
+    number as shown by :func:`choices`, a value's text, or a 0–10 number for scales; several
+    choices are separated by commas. Raises InvalidAnswerError with a hint otherwise.
+    """
+    said = _normalise_text(text)
+    if said in _UNKNOWN:
+        return None
+    if ev.kind is EvidenceKind.BINARY:
+        if said in _YES:
+            return True
+        if said in _NO:
+            return False
+        raise InvalidAnswerError("Please answer yes, no, or don't know.")
+    if said in _NO:
+        return absent_value(ev)
+    options = choices(ev)
+    tokens = [t.strip() for t in re.split(r"[,;]| and ", said) if t.strip()]
+    picked: list[Value] = []
+    for token in tokens:
+        value = _match_choice(ev, options, token)
+        if value is None:
+            raise InvalidAnswerError(_choice_hint(ev))
+        picked.append(value)
+    if ev.kind is EvidenceKind.CATEGORICAL:
+        if len(picked) != 1:
+            raise InvalidAnswerError(f"Please give one answer. {_choice_hint(ev)}")
+        return picked[0]
+    return normalize(ev, picked)
+
+
+def choices(ev: Evidence) -> list[tuple[str, Value]]:
+    """The numbered options shown to a person: (label, value), absent value excluded."""
+    if ev.kind is EvidenceKind.BINARY:
+        return []
+    return [(ev.describe_value(v), v) for v in ev.non_default_values]
+
+
+def _match_choice(ev: Evidence, options: list[tuple[str, Value]], token: str) -> Value | None:
+    if ev.is_scale:
+        return ev.parse_value(token)
+    if token.isdigit() and 1 <= int(token) <= len(options):
+        return options[int(token) - 1][1]
+    for label, value in options:
+        if label.lower() == token:
+            return value
+    return None
+
+
+def _choice_hint(ev: Evidence) -> str:
+    if ev.is_scale:
+        return "Please answer with a number from 0 to 10, or don't know."
+    return (
+        "Please answer with the number of a choice (several separated by commas), "
+        "no, or don't know."
+    )

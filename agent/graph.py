@@ -1,0 +1,258 @@
+"""The consultation graph: intake → driver → ask / retrieve / diagnose → finish.
+
+Node functions first, then the routers, then the builder. The patient is reached only through
+``interrupt()`` in :func:`ask`; whoever runs the graph resumes it with
+``Command(resume={"value": ...})`` (a structured answer) or ``Command(resume={"text": ...})``
+(what a person typed). ``builder`` is exported so tests compile their own copy with an in-memory
+checkpointer; :func:`compile_graph` is what front ends use.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from agent.context import ConsultContext
+from agent.findings import InvalidAnswerError, is_present, normalize, parse_text_answer
+from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
+from agent.roles import ConsultationView, Passage, RankedCondition
+from agent.state import CaseIntake, ConsultState, InputState, OutputState, validate_intake
+from simulator.ddxplus_patient import phrase_answer
+
+SNAPSHOT_SIZE = 10
+
+StopReason = Literal["question budget reached", "confident", "no informative question left"]
+
+
+def view_of(state: ConsultState) -> ConsultationView:
+    """The read-only view the roles get of the state."""
+    return ConsultationView(
+        age=state.get("age"),
+        sex=state.get("sex"),
+        findings=state.get("findings", {}),
+        asked=state.get("asked", []),
+        differential=[(str(n), float(p)) for n, p in state.get("differential", [])],
+        questions_asked=state.get("questions_asked", 0),
+        max_questions=state.get("max_questions", 0),
+    )
+
+
+# -- nodes ------------------------------------------------------------------------------------
+
+
+def intake(state: InputState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
+    """Validate the intake and open the consultation's state."""
+    case = CaseIntake.model_validate(state["intake"])
+    findings = validate_intake(runtime.context.kb, case)
+    return {
+        "age": case.age,
+        "sex": case.sex,
+        "max_questions": case.max_questions,
+        "confidence_threshold": case.confidence_threshold,
+        "findings": findings,
+        "asked": [],
+        "questions_asked": 0,
+        "pending": None,
+        "revision": 1,
+        "diagnosed_revision": 0,
+        "differential": [],
+        "passages": [],
+        "retrieved_for": [],
+        "trace": [{"kind": "intake", "findings": findings, "age": case.age, "sex": case.sex}],
+    }
+
+
+def driver(
+    state: ConsultState, runtime: Runtime[ConsultContext]
+) -> Command[Literal["ask", "diagnose", "retrieve", "finish"]]:
+    """Decide the next step (MEDDxAgent's DDxDriver): diagnose, retrieve, ask or finish."""
+    ctx = runtime.context
+    if state["diagnosed_revision"] != state["revision"]:
+        return Command(goto="diagnose")
+    stop = _stop_reason(state)
+    if stop is not None:
+        return Command(goto="finish", update={"stop_reason": stop})
+    if ctx.retriever is not None:
+        leaders = sorted(str(n) for n, _ in state["differential"][: ctx.leaders_for_retrieval])
+        if leaders != state["retrieved_for"]:
+            return Command(goto="retrieve", update={"retrieved_for": leaders})
+    question = ctx.history_taker.next_question(view_of(state))
+    if question is None:
+        return Command(goto="finish", update={"stop_reason": "no informative question left"})
+    payload = question.model_dump(mode="json")
+    payload["number"] = state["questions_asked"] + 1
+    payload["budget"] = state["max_questions"]
+    payload["leading"] = state["differential"][:3]
+    entry = {
+        "kind": "question",
+        "code": question.code,
+        "reason": question.reason,
+        "gain": question.expected_gain,
+        "number": payload["number"],
+    }
+    return Command(goto="ask", update={"pending": payload, "trace": [entry]})
+
+
+def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
+    """Put the pending question to the patient (interrupt) and record the answer.
+
+    An answer that does not fit the question is sent back with an ``error`` and asked again.
+    """
+    kb = runtime.context.kb
+    pending = state["pending"]
+    assert pending is not None, "driver routes to ask only with a pending question"
+    code = pending["code"]
+    ev = kb.evidence(code)
+    prompt = dict(pending)
+    while True:
+        reply = interrupt(prompt)
+        try:
+            value = _read_answer(ev, reply)
+            break
+        except InvalidAnswerError as exc:
+            prompt = {**pending, "error": str(exc)}
+    findings = {**state["findings"], code: value}
+    text = phrase_answer(kb, code, value)
+    entry = {
+        "kind": "answer",
+        "code": code,
+        "value": value,
+        "text": text,
+        "present": is_present(ev, value),
+    }
+    return {
+        "findings": findings,
+        "asked": [*state["asked"], code],
+        "questions_asked": state["questions_asked"] + 1,
+        "pending": None,
+        "revision": state["revision"] + 1,
+        "trace": [entry],
+    }
+
+
+def diagnose(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
+    """Update the differential from everything known so far."""
+    ranked = runtime.context.diagnoser.diagnose(view_of(state))
+    differential = [[r.name, round(r.probability, 6)] for r in ranked]
+    entry = {
+        "kind": "diagnosis",
+        "questions": state["questions_asked"],
+        "top": differential[:SNAPSHOT_SIZE],
+    }
+    return {"differential": differential, "diagnosed_revision": state["revision"], "trace": [entry]}
+
+
+def retrieve(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
+    """Fetch knowledge for the leading candidates (only routed to when a retriever is set)."""
+    retriever = runtime.context.retriever
+    assert retriever is not None, "driver routes to retrieve only with a retriever"
+    passages = retriever.retrieve(view_of(state))
+    known = {p["doc_id"] for p in state["passages"]}
+    new = [p.model_dump(mode="json") for p in passages if p.doc_id not in known]
+    entry = {
+        "kind": "retrieval",
+        "for": state["retrieved_for"],
+        "doc_ids": [p["doc_id"] for p in new],
+    }
+    return {"passages": [*state["passages"], *new], "trace": [entry]}
+
+
+def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
+    """Write the final report: differential, explanations, urgent flags, transcript."""
+    ctx = runtime.context
+    view = view_of(state)
+    ranked = [RankedCondition(name=str(n), probability=float(p)) for n, p in state["differential"]]
+    urgent = urgent_conditions(ctx.kb, ranked, ctx.urgent_threshold)
+    explanations = [
+        e.model_copy(update={"urgent": e.name in urgent})
+        for e in ctx.diagnoser.explain(view, ranked, ctx.explain_top_k)
+    ]
+    transcript = [
+        TranscriptEntry(
+            code=e["code"],
+            question=ctx.kb.evidences[e["code"]].question,
+            answer=e["text"],
+            value=e["value"],
+            present=e["present"],
+        )
+        for e in state["trace"]
+        if e["kind"] == "answer"
+    ]
+    history = [
+        DifferentialSnapshot(questions=e["questions"], top=[(n, p) for n, p in e["top"]])
+        for e in state["trace"]
+        if e["kind"] == "diagnosis"
+    ]
+    report = FinalReport(
+        differential=ranked,
+        explanations=explanations,
+        urgent=urgent,
+        questions_asked=state["questions_asked"],
+        stop_reason=state["stop_reason"],
+        transcript=transcript,
+        findings=state["findings"],
+        history=history,
+        passages=[Passage.model_validate(p) for p in state["passages"]],
+    )
+    entry = {"kind": "finish", "reason": state["stop_reason"]}
+    return {"report": report.model_dump(mode="json"), "trace": [entry]}
+
+
+# -- helpers and routers ----------------------------------------------------------------------
+
+
+def _stop_reason(state: ConsultState) -> StopReason | None:
+    if state["questions_asked"] >= state["max_questions"]:
+        return "question budget reached"
+    differential = state["differential"]
+    if differential and float(differential[0][1]) >= state["confidence_threshold"]:
+        return "confident"
+    return None
+
+
+def _read_answer(ev: Any, reply: object) -> Any:
+    """A resume value is {"value": structured answer} or {"text": what a person typed}."""
+    if isinstance(reply, dict) and "text" in reply:
+        return parse_text_answer(ev, str(reply["text"]))
+    if isinstance(reply, dict) and "value" in reply:
+        return normalize(ev, reply["value"])
+    raise InvalidAnswerError('Resume with {"value": ...} or {"text": "..."}.')
+
+
+def after_answer(
+    state: ConsultState, runtime: Runtime[ConsultContext]
+) -> Literal["diagnose", "driver"]:
+    """The embedded engine re-diagnoses after every answer; an LLM diagnoser lets the driver
+    choose when (saving a step either way)."""
+    return "diagnose" if runtime.context.diagnose_each_answer else "driver"
+
+
+# -- builder ----------------------------------------------------------------------------------
+
+builder = StateGraph(
+    ConsultState, context_schema=ConsultContext, input_schema=InputState, output_schema=OutputState
+)
+builder.add_node("intake", intake)
+builder.add_node("driver", driver)
+builder.add_node("ask", ask)
+builder.add_node("diagnose", diagnose)
+builder.add_node("retrieve", retrieve)
+builder.add_node("finish", finish)
+builder.add_edge(START, "intake")
+builder.add_edge("intake", "diagnose")
+builder.add_conditional_edges("ask", after_answer)
+builder.add_edge("diagnose", "driver")
+builder.add_edge("retrieve", "driver")
+builder.add_edge("finish", END)
+
+
+def compile_graph(
+    checkpointer: BaseCheckpointSaver[Any] | None,
+) -> CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]:
+    """The graph every front end runs (CLI chat, UI, batch harness)."""
+    return builder.compile(checkpointer=checkpointer)

@@ -1,0 +1,111 @@
+"""The three agent roles the graph talks to, and the values they exchange.
+
+The graph only knows these interfaces: the embedded engine implements them now, LLM-backed
+agents implement the same protocols later, and the graph does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.findings import FindingValue
+
+
+@dataclass(frozen=True)
+class ConsultationView:
+    """What a role sees of the consultation: read-only, built from the graph state."""
+
+    age: int | None
+    sex: str | None
+    findings: Mapping[str, FindingValue]
+    asked: Sequence[str]
+    differential: Sequence[tuple[str, float]]
+    questions_asked: int
+    max_questions: int
+
+
+class Question(BaseModel):
+    """The next thing to ask, with why: what it separates and how much it is expected to tell."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Evidence code the question is about.")
+    text: str = Field(description="The question as the patient reads it.")
+    kind: str = Field(description="'B' yes/no, 'C' one choice or 0–10 scale, 'M' several choices.")
+    choices: list[tuple[str, str | int]] = Field(
+        default_factory=list, description="(label, value) options for C and M questions."
+    )
+    reason: str = Field(description="Why this question now, in one sentence.")
+    expected_gain: float = Field(description="Expected information gain in bits.")
+
+
+class RankedCondition(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class FindingEffect(BaseModel):
+    """How much one finding moved one condition: log-likelihood ratio against the rest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    statement: str = Field(description="The finding in plain English, e.g. 'fever: yes'.")
+    weight: float = Field(description="Natural-log likelihood ratio; > 0 raised the condition.")
+
+
+class ConditionExplanation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    probability: float
+    icd10: str = ""
+    severity: int
+    urgent: bool = Field(
+        default=False, description="Severity 1–2 with real probability: must not be missed."
+    )
+    raised_by: list[FindingEffect]
+    lowered_by: list[FindingEffect]
+
+
+class Passage(BaseModel):
+    """A retrieved piece of knowledge with its citation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    score: float
+
+
+@runtime_checkable
+class HistoryTaker(Protocol):
+    """Chooses the next question, or None when nothing left is worth asking."""
+
+    def next_question(self, view: ConsultationView) -> Question | None: ...
+
+
+@runtime_checkable
+class Diagnoser(Protocol):
+    """Turns what is known into a ranked differential, and explains it."""
+
+    def diagnose(self, view: ConsultationView) -> list[RankedCondition]: ...
+
+    def explain(
+        self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int
+    ) -> list[ConditionExplanation]: ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Finds knowledge for the leading candidates and the findings that separate them."""
+
+    def retrieve(self, view: ConsultationView) -> list[Passage]: ...

@@ -1,0 +1,133 @@
+"""One facade over the compiled graph for every front end (terminal chat, UI, batch harness).
+
+It hides LangGraph's invoke/interrupt/resume mechanics behind three calls — :meth:`start`,
+:meth:`answer`, :meth:`current` — that return either the next question or the final report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langgraph.types import Command, Durability
+
+from agent.context import ConsultContext
+from agent.errors import DdxError
+from agent.findings import FindingValue
+from agent.report import FinalReport
+from agent.state import CaseIntake
+
+
+@dataclass(frozen=True)
+class PendingQuestion:
+    """The question the consultation waits on (``error``: the last answer was unusable)."""
+
+    code: str
+    text: str
+    kind: str
+    choices: list[tuple[str, Any]]
+    reason: str
+    number: int
+    budget: int
+    leading: list[tuple[str, float]]
+    error: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> PendingQuestion:
+        return cls(
+            code=payload["code"],
+            text=payload["text"],
+            kind=payload["kind"],
+            choices=[(str(label), value) for label, value in payload.get("choices", [])],
+            reason=payload.get("reason", ""),
+            number=int(payload.get("number", 0)),
+            budget=int(payload.get("budget", 0)),
+            leading=[(str(name), float(p)) for name, p in payload.get("leading", [])],
+            error=payload.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Either the next question or, once finished, the report (exactly one is set)."""
+
+    question: PendingQuestion | None = None
+    report: FinalReport | None = None
+    trace: list[dict[str, Any]] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.report is not None
+
+
+class ConsultationSession:
+    """Runs consultations of one compiled graph with one context, keyed by thread id."""
+
+    def __init__(
+        self,
+        graph: Any,
+        context: ConsultContext,
+        durability: Durability = "sync",
+    ) -> None:
+        self.graph = graph
+        self.context = context
+        self.durability: Durability = durability
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}}
+
+    def _run(self, thread_id: str, payload: Any) -> Turn:
+        result = self.graph.invoke(
+            payload, self._config(thread_id), context=self.context, durability=self.durability
+        )
+        interrupts = result.get("__interrupt__") if isinstance(result, dict) else None
+        if interrupts:
+            return Turn(question=PendingQuestion.from_payload(interrupts[0].value))
+        return Turn(report=FinalReport.model_validate(result["report"]), trace=result["trace"])
+
+    def start(self, thread_id: str, intake: CaseIntake) -> Turn:
+        """Open a consultation; returns the first question (or the report if none is needed)."""
+        return self._run(thread_id, {"intake": intake.model_dump(mode="json")})
+
+    def answer(self, thread_id: str, reply: Answer) -> Turn:
+        """Resume with the patient's answer: a structured value or what a person typed."""
+        return self._run(thread_id, Command(resume=reply.as_resume()))
+
+    def current(self, thread_id: str) -> Turn | None:
+        """Where a saved consultation stands (after a restart): its question, its report, or
+        None when the thread id is unknown."""
+        snapshot = self.graph.get_state(self._config(thread_id))
+        if not snapshot.values and not snapshot.next:
+            return None
+        for task in snapshot.tasks:
+            for pending in task.interrupts:
+                return Turn(question=PendingQuestion.from_payload(pending.value))
+        if "report" in snapshot.values:
+            report = FinalReport.model_validate(snapshot.values["report"])
+            return Turn(report=report, trace=snapshot.values.get("trace"))
+        raise DdxError(f"Consultation {thread_id} stopped in an unexpected state; start a new one.")
+
+    def forget(self, thread_id: str) -> None:
+        """Drop a finished consultation's checkpoints (batch runs keep memory flat this way)."""
+        checkpointer = self.graph.checkpointer
+        if checkpointer is not None:
+            checkpointer.delete_thread(thread_id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What resumes the graph: ``value`` (structured) or ``text`` (typed by a person)."""
+
+    kind: Literal["value", "text"]
+    content: FindingValue | str
+
+    @classmethod
+    def of_value(cls, value: FindingValue) -> Answer:
+        return cls("value", value)
+
+    @classmethod
+    def of_text(cls, text: str) -> Answer:
+        return cls("text", text)
+
+    def as_resume(self) -> dict[str, Any]:
+        return {self.kind: self.content}

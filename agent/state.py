@@ -1,0 +1,74 @@
+"""The consultation's state: what goes in (intake), what the graph keeps, what comes out.
+
+The internal state holds plain JSON types only (dicts, lists, numbers, strings) so that every
+checkpoint serialises quickly and reads back identically after a restart. Pydantic models guard
+the boundaries: :class:`CaseIntake` on the way in, ``agent.report.FinalReport`` on the way out.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.errors import DdxError
+from agent.findings import FindingValue, InvalidAnswerError, normalize
+from retrieval.ddxplus_kb import KnowledgeBase
+
+
+class CaseIntake(BaseModel):
+    """How a consultation starts: demographics, what the patient says first, and the limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    age: int | None = Field(default=None, ge=0, le=130)
+    sex: Literal["M", "F"] | None = None
+    findings: dict[str, FindingValue] = Field(
+        default_factory=dict,
+        description="Known findings at the start, e.g. the chief complaint {'E_91': True}.",
+    )
+    max_questions: int = Field(default=10, ge=0, le=500)
+    confidence_threshold: float = Field(default=0.95, gt=0.0, le=1.0)
+
+
+class InputState(TypedDict):
+    intake: dict[str, Any]
+
+
+class OutputState(TypedDict):
+    report: dict[str, Any]
+    trace: list[dict[str, Any]]
+
+
+class ConsultState(TypedDict, total=False):
+    intake: dict[str, Any]
+    age: int | None
+    sex: str | None
+    max_questions: int
+    confidence_threshold: float
+    findings: dict[str, FindingValue]
+    asked: list[str]
+    questions_asked: int
+    pending: dict[str, Any] | None
+    revision: int
+    diagnosed_revision: int
+    differential: list[list[Any]]
+    passages: list[dict[str, Any]]
+    retrieved_for: list[str]
+    stop_reason: str
+    report: dict[str, Any]
+    trace: Annotated[list[dict[str, Any]], operator.add]
+
+
+def validate_intake(kb: KnowledgeBase, intake: CaseIntake) -> dict[str, FindingValue]:
+    """Check the intake's findings against the knowledge base; returns them normalised."""
+    findings: dict[str, FindingValue] = {}
+    for code, value in intake.findings.items():
+        if code not in kb.evidences:
+            raise DdxError(f"Unknown evidence code {code!r} in the intake.")
+        try:
+            findings[code] = normalize(kb.evidences[code], value)
+        except InvalidAnswerError as exc:
+            raise DdxError(f"Intake finding {code}: {exc}") from None
+    return findings

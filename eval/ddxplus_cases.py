@@ -1,0 +1,120 @@
+"""One DDXPlus benchmark case through the real consultation graph, the simulator answering.
+
+As in DDXPlus and MEDDxAgent, a consultation starts from age, sex and the initial evidence
+(the chief complaint); ``full_profile`` gives every answer up front and asks nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent.findings import is_present
+from agent.session import Answer, ConsultationSession
+from agent.state import CaseIntake
+from eval.schema import CaseResult, StepSnapshot, TranscriptTurn
+from retrieval.ddxplus_kb import KnowledgeBase
+from simulator.ddxplus_patient import SimulatedPatient
+from simulator.records import PatientRecord
+
+MIN_LISTED_PROBABILITY = 1e-4
+
+
+def run_case(
+    session: ConsultationSession,
+    record: PatientRecord,
+    questions: int,
+    full_profile: bool,
+    confidence_threshold: float,
+) -> CaseResult:
+    """Consult one simulated patient and score the outcome against its record."""
+    kb = session.context.kb
+    started = time.perf_counter()
+    patient = SimulatedPatient(kb, record)
+    intake = CaseIntake(
+        age=record.age,
+        sex=record.sex,
+        findings=patient.full_profile() if full_profile else patient.intake(),
+        max_questions=0 if full_profile else questions,
+        confidence_threshold=confidence_threshold,
+    )
+    thread_id = record.case_id
+    turn = session.start(thread_id, intake)
+    while turn.question is not None:
+        turn = session.answer(thread_id, Answer.of_value(patient.answer(turn.question.code)))
+    session.forget(thread_id)
+    report = turn.report
+    assert report is not None
+    ranking = [item.name for item in report.differential]
+    truth_rank = (
+        ranking.index(record.pathology) + 1 if record.pathology in ranking else len(ranking) + 1
+    )
+    return CaseResult(
+        case_id=record.case_id,
+        pathology=record.pathology,
+        severity=kb.conditions[record.pathology].severity,
+        age=record.age,
+        sex=record.sex,
+        initial_evidence=record.initial_evidence,
+        questions_asked=report.questions_asked,
+        stop_reason=report.stop_reason,
+        transcript=[
+            TranscriptTurn(
+                code=t.code,
+                question=t.question,
+                answer=t.answer,
+                present=is_present(kb.evidences[t.code], t.value),
+            )
+            for t in report.transcript
+        ],
+        differential=[
+            (item.name, item.probability)
+            for item in report.differential
+            if item.probability >= MIN_LISTED_PROBABILITY
+        ],
+        truth_rank=truth_rank,
+        steps=[StepSnapshot(questions=s.questions, top=s.top) for s in report.history],
+        reference_differential=record.differential,
+        urgent_flags=report.urgent,
+        seconds=round(time.perf_counter() - started, 6),
+    )
+
+
+class DdxPlusCaseRunner:
+    """Per-worker runner: one compiled graph with an in-memory checkpointer, the engine loaded
+    once, cases run one after another (threads are forgotten when they finish)."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        records: Sequence[PatientRecord],
+        *,
+        questions: int,
+        full_profile: bool,
+        confidence_threshold: float,
+        model_path: Path | None = None,
+    ) -> None:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        from agent.context import embedded_context
+        from agent.graph import compile_graph
+
+        self.records = records
+        self.questions = questions
+        self.full_profile = full_profile
+        self.confidence_threshold = confidence_threshold
+        # Batch runs checkpoint only when a consultation pauses or ends ("exit"): the same
+        # graph, without a write per step that nobody will ever resume from.
+        self.session = ConsultationSession(
+            compile_graph(InMemorySaver()), embedded_context(kb, model_path), durability="exit"
+        )
+
+    def run(self, index: int) -> CaseResult:
+        return run_case(
+            self.session,
+            self.records[index],
+            self.questions,
+            self.full_profile,
+            self.confidence_threshold,
+        )

@@ -1,0 +1,110 @@
+"""Run benchmark cases in parallel worker processes, with a progress bar.
+
+Each worker builds its own case runner once (graph, engine, checkpointer) and runs chunks of
+cases; results come back to the parent, which alone writes the results file. Workers are forked,
+so the parent's loaded knowledge base and records are shared copy-on-write, not pickled.
+A failing case is reported with its error and not written, so the next run retries it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from tqdm import tqdm
+
+ResultT = TypeVar("ResultT")
+ResultT_co = TypeVar("ResultT_co", covariant=True)
+
+
+class CaseRunner(Protocol[ResultT_co]):
+    def run(self, index: int) -> ResultT_co: ...
+
+
+@dataclass(frozen=True)
+class CaseFailure:
+    index: int
+    error: str
+
+
+@dataclass
+class _WorkerState(Generic[ResultT]):
+    runner: CaseRunner[ResultT] | None = None
+
+
+_WORKER: _WorkerState[object] = _WorkerState()
+
+
+def _init_worker(make_runner: Callable[[], CaseRunner[object]]) -> None:
+    _WORKER.runner = make_runner()
+
+
+def _run_one(runner: CaseRunner[ResultT], index: int) -> ResultT | CaseFailure:
+    try:
+        return runner.run(index)
+    except Exception as exc:  # a bug in one case must not end the run; it is reported
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return CaseFailure(index=index, error=detail)
+
+
+def _run_chunk(indices: Sequence[int]) -> list[object]:
+    runner = _WORKER.runner
+    assert runner is not None, "worker initializer did not run"
+    return [_run_one(runner, i) for i in indices]
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def run_cases(
+    make_runner: Callable[[], CaseRunner[ResultT]],
+    indices: Sequence[int],
+    workers: int,
+    on_result: Callable[[ResultT], None],
+    on_failure: Callable[[CaseFailure], None],
+    *,
+    description: str = "cases",
+    already_done: int = 0,
+    chunk_size: int = 8,
+) -> None:
+    """Run every index, calling ``on_result`` / ``on_failure`` in the parent as cases finish."""
+    total = already_done + len(indices)
+    with tqdm(total=total, initial=already_done, desc=description, unit="case") as bar:
+
+        def deliver(item: object) -> None:
+            if isinstance(item, CaseFailure):
+                on_failure(item)
+            else:
+                on_result(item)  # type: ignore[arg-type]
+            bar.update(1)
+
+        if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            runner = make_runner()
+            for index in indices:
+                deliver(_run_one(runner, index))
+            return
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(make_runner,),
+        ) as pool:
+            futures: list[Future[list[object]]] = [
+                pool.submit(_run_chunk, chunk) for chunk in _chunks(indices, chunk_size)
+            ]
+            try:
+                for future in as_completed(futures):
+                    for item in future.result():
+                        deliver(item)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise

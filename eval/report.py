@@ -1,0 +1,238 @@
+"""Reading finished (or killed) benchmark runs back, and showing them side by side.
+
+A run folder holds the files described in :mod:`eval.schema`; this module loads them into a
+:class:`LoadedRun`, lays several runs out in a rich table, plots their accuracy curves, and
+writes ``summary.json``. Files are written atomically (temporary file, then rename) so a reader
+never sees half a summary or half a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.table import Table
+
+from agent.errors import DataFormatError, MissingDataError
+from eval.metrics import accuracy_curve, summarize
+from eval.schema import CaseResult, RunConfig, RunSummary
+
+CASES_FILE = "cases.jsonl"
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "run.json"
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """One run folder, read back.
+
+    ``label`` is the folder's name (how runs are told apart in tables and plots); ``budget`` is
+    the largest number of questions any case reached, the x range of its accuracy curve.
+    """
+
+    label: str
+    summary: RunSummary
+    cases: list[CaseResult]
+    budget: int
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        tmp.chmod(0o644)  # mkstemp makes it private; these files are meant to be shared
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _error_text(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _read_cases(path: Path) -> list[CaseResult]:
+    """Parse cases.jsonl; a last line that is not valid JSON is dropped (see :func:`load_run`)."""
+    lines = path.read_bytes().split(b"\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    cases: list[CaseResult] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue  # a blank line holds no case
+        is_last = number == len(lines)
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if is_last:
+                break  # half-written by a killed run: the case simply did not finish
+            raise DataFormatError(
+                f"{path}, line {number}: not valid JSON ({exc}). "
+                f"Fix or delete that line, or re-run the benchmark into a new folder."
+            ) from exc
+        try:
+            cases.append(CaseResult.model_validate(record))
+        except ValidationError as exc:
+            raise DataFormatError(
+                f"{path}, line {number}: not a case result ({_error_text(exc)}). "
+                f"Was the folder written by another version of ddx?"
+            ) from exc
+    return cases
+
+
+def _read_summary(path: Path) -> RunSummary:
+    try:
+        return RunSummary.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise DataFormatError(f"{path}: not a run summary ({_error_text(exc)}).") from exc
+
+
+def _read_config(path: Path) -> RunConfig | None:
+    if not path.is_file():
+        return None
+    try:
+        return RunConfig.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise DataFormatError(f"{path}: not a run configuration ({_error_text(exc)}).") from exc
+
+
+def _budget(cases: Sequence[CaseResult]) -> int:
+    seen = [c.questions_asked for c in cases] + [s.questions for c in cases for s in c.steps]
+    return max(seen, default=0)
+
+
+def load_run(run_dir: Path) -> LoadedRun:
+    """Read a run folder: its cases (cases.jsonl) and summary (summary.json).
+
+    When summary.json is missing (a run that was killed before writing it) the summary is
+    recomputed from the cases; its ``seconds`` is then the sum of the per-case times, since the
+    run's wall time was never recorded, and ``skipped`` is 0. A folder with a summary but no
+    cases.jsonl loads with no cases.
+
+    A killed run can leave the last line of cases.jsonl half written, so a LAST line that is
+    not valid JSON is skipped silently. Any other bad line (invalid JSON before the end, or
+    valid JSON that is not a case) raises :class:`DataFormatError` naming the file and line:
+    silently dropping cases from the middle would bias the metrics.
+
+    Raises:
+        MissingDataError: the folder does not exist or has neither cases.jsonl nor summary.json.
+        DataFormatError: a file is there but malformed.
+    """
+    if not run_dir.is_dir():
+        raise MissingDataError(f"Run folder {run_dir} does not exist; check the path.")
+    cases_path, summary_path = run_dir / CASES_FILE, run_dir / SUMMARY_FILE
+    if not cases_path.is_file() and not summary_path.is_file():
+        raise MissingDataError(
+            f"{run_dir} has neither {CASES_FILE} nor {SUMMARY_FILE}: is it a benchmark run folder?"
+        )
+    cases = _read_cases(cases_path) if cases_path.is_file() else []
+    if summary_path.is_file():
+        summary = _read_summary(summary_path)
+    else:
+        config = _read_config(run_dir / CONFIG_FILE)
+        summary = summarize(
+            cases,
+            skipped=0,
+            seconds=sum(c.seconds for c in cases),
+            label=run_dir.name,
+            questions_budget=config.questions if config else None,
+            full_profile=config.full_profile if config else None,
+        )
+    return LoadedRun(label=run_dir.name, summary=summary, cases=cases, budget=_budget(cases))
+
+
+def _format(value: object) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def summary_table(runs: Sequence[LoadedRun]) -> Table:
+    """Runs side by side: one column per run, one row per metric in RunSummary order.
+
+    Floats show 3 decimals, counts as integers, and a metric a run lacks as '—'. The ``label``
+    field is the column header rather than a row.
+    """
+    table = Table(title="Benchmark runs")
+    table.add_column("metric", style="bold")
+    for run in runs:
+        table.add_column(run.label, justify="right")
+    for name, field in RunSummary.model_fields.items():
+        if name == "label":
+            continue
+        cells = [_format(getattr(run.summary, name)) for run in runs]
+        table.add_row(field.alias or name, *cells)
+    return table
+
+
+def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
+    """Plot GTPA@1 against the number of questions asked, one line per run, to a PNG.
+
+    Shows where extra questions stop paying off. Runs without cases (summary only) have no
+    curve and are left out; if none has cases there is nothing to draw and
+    :class:`MissingDataError` is raised. Uses matplotlib's Agg canvas directly (no pyplot), so
+    it needs no display and leaves no global figure state behind.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    drawable = [run for run in runs if run.cases]
+    if not drawable:
+        raise MissingDataError(
+            f"None of the runs ({', '.join(r.label for r in runs) or 'none given'}) has "
+            f"{CASES_FILE}; accuracy curves need the per-case results."
+        )
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for run in drawable:
+        curve = accuracy_curve(run.cases, run.budget)
+        ax.plot(
+            range(len(curve)),
+            curve,
+            marker="o",
+            markersize=3,
+            clip_on=False,  # keep points at 0 and 1 whole on the 0-1 axis
+            label=f"{run.label} (n={len(run.cases)})",
+        )
+    ax.set_title("Top-1 accuracy against questions asked")
+    ax.set_xlabel("questions asked")
+    ax.set_ylabel("GTPA@1")
+    ax.set_ylim(0.0, 1.0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    _atomic_write(out_path, buffer.getvalue())
+    return out_path
+
+
+def write_summary(run_dir: Path, summary: RunSummary) -> Path:
+    """Write ``run_dir/summary.json`` with the published key names (``gtpa@1`` …), atomically.
+
+    Atomic so a report read while the benchmark is still running never sees half a file.
+    """
+    path = run_dir / SUMMARY_FILE
+    text = json.dumps(summary.model_dump(by_alias=True), indent=2, allow_nan=False) + "\n"
+    _atomic_write(path, text.encode("utf-8"))
+    return path

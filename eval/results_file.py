@@ -1,0 +1,70 @@
+"""The append-only results file of a run (``cases.jsonl``), safe against kills.
+
+Each finished case is one JSON line, written and flushed as soon as the case finishes, so a
+killed run loses only the cases in flight. A kill can leave a partial last line: on resume it is
+cut off (and its case runs again); a malformed line anywhere else is an error, never skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+from pydantic import ValidationError
+
+from agent.errors import DataFormatError
+from eval.schema import CaseResult
+
+
+def read_cases(path: Path, *, repair: bool = False) -> list[CaseResult]:
+    """All finished cases. A partial last line is ignored (and cut off when ``repair``)."""
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    last_content = max((i for i, line in enumerate(lines, start=1) if line.strip()), default=0)
+    cases: list[CaseResult] = []
+    good_bytes = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            good_bytes += len(line) + 1
+            continue
+        try:
+            cases.append(CaseResult.model_validate_json(line))
+        except ValidationError as exc:
+            if number == last_content and not raw.endswith(b"\n"):
+                break
+            raise DataFormatError(
+                f"{path}, line {number}: not a case result ({exc.errors()[0]['msg']}). "
+                "Move the file away to start this run afresh."
+            ) from None
+        good_bytes += len(line) + 1
+    if repair:
+        with path.open("r+b") as handle:
+            if good_bytes < len(raw):
+                handle.truncate(good_bytes)
+            elif raw and not raw.endswith(b"\n"):  # a complete line cut just before its newline
+                handle.seek(0, 2)
+                handle.write(b"\n")
+    return cases
+
+
+class ResultsWriter:
+    """Appends case results, one flushed line each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def __enter__(self) -> ResultsWriter:
+        self._handle = self.path.open("a", encoding="utf-8")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def write(self, result: CaseResult) -> None:
+        assert self._handle is not None, "use ResultsWriter as a context manager"
+        self._handle.write(result.model_dump_json() + "\n")
+        self._handle.flush()

@@ -1,0 +1,93 @@
+"""The files a benchmark run writes, as typed records.
+
+``DIR/cases.jsonl`` — one :class:`CaseResult` per finished case, appended as cases finish.
+``DIR/summary.json`` — one :class:`RunSummary` (metrics over all finished cases).
+``DIR/run.json`` — the :class:`RunConfig` that a resumed run must match.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TranscriptTurn(BaseModel):
+    """One question and the patient's answer."""
+
+    code: str = Field(description="Evidence code asked, e.g. 'E_91'.")
+    question: str
+    answer: str = Field(description="The answer in plain English.")
+    present: bool | None = Field(description="Whether the answer says the evidence is there.")
+
+
+class StepSnapshot(BaseModel):
+    """The differential after ``questions`` answers (0 = right after intake): top 10 only."""
+
+    questions: int
+    top: list[tuple[str, float]]
+
+
+class CaseResult(BaseModel):
+    """One consultation of the benchmark, as it ran through the graph."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    case_id: str
+    pathology: str = Field(description="Ground truth.")
+    severity: int = Field(ge=1, le=5, description="Severity of the ground truth (1 = most severe).")
+    age: int
+    sex: str
+    initial_evidence: str
+    questions_asked: int
+    stop_reason: str
+    transcript: list[TranscriptTurn]
+    differential: list[tuple[str, float]] = Field(
+        description="Final differential, most probable first (probabilities >= 1e-4)."
+    )
+    truth_rank: int = Field(
+        ge=1, description="1-based rank of the truth in the full final ranking."
+    )
+    steps: list[StepSnapshot]
+    reference_differential: list[tuple[str, float]] = Field(
+        default_factory=list, description="The dataset's DIFFERENTIAL_DIAGNOSIS."
+    )
+    urgent_flags: list[str] = Field(default_factory=list)
+    seconds: float = Field(description="Wall time of this case, in seconds.")
+
+
+class RunConfig(BaseModel):
+    """What defines a run; resuming with a different config is refused."""
+
+    benchmark: str
+    patients: str
+    patients_sha256: str
+    questions: int
+    full_profile: bool
+    limit: int | None
+    seed: int
+    confidence_threshold: float
+    model: str = Field(description="Likelihood model: 'structural' or the fitted model's path.")
+
+
+class RunSummary(BaseModel):
+    """Metrics of a run (DDXPlus and MEDDxAgent papers); ``gtpa@k`` keys use aliases."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    n: int
+    skipped: int
+    gtpa_1: float = Field(alias="gtpa@1")
+    gtpa_3: float = Field(alias="gtpa@3")
+    gtpa_5: float = Field(alias="gtpa@5")
+    gtpa_10: float = Field(alias="gtpa@10")
+    avg_rank: float
+    ddr: float
+    ddp: float
+    ddf1: float
+    avg_questions: float
+    ece: float
+    urgent_recall_5: float | None = Field(alias="urgent_recall@5")
+    seconds: float
+    cases_per_second: float | None = None
+    questions_budget: int | None = None
+    full_profile: bool | None = None
+    label: str | None = None
