@@ -35,8 +35,16 @@ unit: install
 # What CI runs (.ci/run): style, types, then the whole suite.
 test: lint typecheck unit
 
+# The figures of BENCHMARKS.md: DDXPlus dev patients at 10 and 20 questions and full profile,
+# then the side-by-side report and the accuracy plot. DDX_DATA_DIR must hold ddxplus/.
+BENCH_PATIENTS ?= $${DDX_DATA_DIR:-data}/ddxplus/dev_patients.csv
+BENCH_OUT ?= runs/bench
 bench: install
-	$(BIN)/ddx eval ddxplus --patients $${DDX_DATA_DIR:-data}/ddxplus/dev_patients.csv --questions 10 --workers 2 --out runs/bench-q10
+	rm -rf $(BENCH_OUT)
+	$(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --questions 10 --workers 2 --out $(BENCH_OUT)/q10
+	$(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --questions 20 --workers 2 --out $(BENCH_OUT)/q20
+	$(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --full-profile --workers 2 --out $(BENCH_OUT)/full
+	$(BIN)/ddx eval report $(BENCH_OUT)/q10 $(BENCH_OUT)/q20 $(BENCH_OUT)/full --plot $(BENCH_OUT)/accuracy.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

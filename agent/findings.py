@@ -76,18 +76,23 @@ def normalize(ev: Evidence, value: object) -> FindingValue:
             return value
         raise InvalidAnswerError(f"{ev.code} is a yes/no question; got {value!r}.")
     if ev.kind is EvidenceKind.CATEGORICAL:
-        if isinstance(value, list | tuple) or value not in ev.values:
+        if not _is_value_of(ev, value):
             raise InvalidAnswerError(f"{ev.code} takes one of {list(ev.values)}; got {value!r}.")
         assert isinstance(value, str | int)
         return value
     items = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-    unknown = [v for v in items if v not in ev.values]
-    if unknown or not items:
+    picked = [v for v in items if _is_value_of(ev, v) and isinstance(v, str | int)]
+    if not items or len(picked) != len(items):
         raise InvalidAnswerError(f"{ev.code} takes values from {list(ev.values)}; got {value!r}.")
-    chosen: list[Value] = sorted(
-        {v for v in items if v != ev.default and isinstance(v, str | int)}, key=str
-    )
+    chosen: list[Value] = sorted({v for v in picked if v != ev.default}, key=str)
     return chosen if chosen else [ev.default]
+
+
+def _is_value_of(ev: Evidence, value: object) -> bool:
+    """Exactly one of the evidence's values: True is not 1 and 4.0 is not 4 here."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    return value in ev.values
 
 
 def _normalise_text(text: str) -> str:

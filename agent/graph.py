@@ -153,7 +153,11 @@ def retrieve(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str,
     assert retriever is not None, "driver routes to retrieve only with a retriever"
     passages = retriever.retrieve(view_of(state))
     known = {p["doc_id"] for p in state["passages"]}
-    new = [p.model_dump(mode="json") for p in passages if p.doc_id not in known]
+    new = []
+    for passage in passages:
+        if passage.doc_id not in known:
+            known.add(passage.doc_id)
+            new.append(passage.model_dump(mode="json"))
     entry = {
         "kind": "retrieval",
         "for": state["retrieved_for"],

@@ -129,6 +129,16 @@ def run_ddxplus(
         confidence_threshold=request.confidence_threshold,
         model=str(request.model_path.resolve()) if request.model_path else "structural",
     )
+    # Build the runner (engine, model file, graph) before touching the run folder: a setup
+    # mistake such as a mistyped --model must not leave a run.json behind.
+    runner = DdxPlusCaseRunner(
+        kb,
+        selected,
+        questions=request.questions,
+        full_profile=request.full_profile,
+        confidence_threshold=request.confidence_threshold,
+        model_path=request.model_path,
+    )
     out = request.out
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -138,16 +148,6 @@ def run_ddxplus(
     cases_path = out / CASES_FILE
     done = {case.case_id for case in read_cases(cases_path, repair=True)}
     todo = [i for i, record in enumerate(selected) if record.case_id not in done]
-
-    def make_runner() -> DdxPlusCaseRunner:
-        return DdxPlusCaseRunner(
-            kb,
-            selected,
-            questions=request.questions,
-            full_profile=request.full_profile,
-            confidence_threshold=request.confidence_threshold,
-            model_path=request.model_path,
-        )
 
     failures: list[CaseFailure] = []
     started = time.perf_counter()
@@ -163,7 +163,7 @@ def run_ddxplus(
                 warn(f"case {selected[failure.index].case_id} failed: {failure.error}")
 
             run_cases(
-                make_runner,
+                runner,
                 todo,
                 request.workers,
                 keep,

@@ -1,9 +1,10 @@
 """Run benchmark cases in parallel worker processes, with a progress bar.
 
-Each worker builds its own case runner once (graph, engine, checkpointer) and runs chunks of
-cases; results come back to the parent, which alone writes the results file. Workers are forked,
-so the parent's loaded knowledge base and records are shared copy-on-write, not pickled.
-A failing case is reported with its error and not written, so the next run retries it.
+The parent builds the case runner once (graph, engine, checkpointer), so a setup problem (a
+missing model file, say) is one clear error before any worker starts. Workers are forked: each
+inherits its own copy of that runner, knowledge base and records, shared copy-on-write, never
+pickled. Results come back to the parent, which alone writes the results file. A failing case is
+reported with its error and not written, so the next run retries it.
 """
 
 from __future__ import annotations
@@ -39,10 +40,6 @@ class _WorkerState(Generic[ResultT]):
 _WORKER: _WorkerState[object] = _WorkerState()
 
 
-def _init_worker(make_runner: Callable[[], CaseRunner[object]]) -> None:
-    _WORKER.runner = make_runner()
-
-
 def _run_one(runner: CaseRunner[ResultT], index: int) -> ResultT | CaseFailure:
     try:
         return runner.run(index)
@@ -63,7 +60,7 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 
 def run_cases(
-    make_runner: Callable[[], CaseRunner[ResultT]],
+    runner: CaseRunner[ResultT],
     indices: Sequence[int],
     workers: int,
     on_result: Callable[[ResultT], None],
@@ -85,17 +82,12 @@ def run_cases(
             bar.update(1)
 
         if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            runner = make_runner()
             for index in indices:
                 deliver(_run_one(runner, index))
             return
+        _WORKER.runner = runner  # inherited by the forked workers
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(make_runner,),
-        ) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures: list[Future[list[object]]] = [
                 pool.submit(_run_chunk, chunk) for chunk in _chunks(indices, chunk_size)
             ]

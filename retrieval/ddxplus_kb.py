@@ -138,6 +138,8 @@ class Evidence(BaseModel):
     def parse_value(self, token: str) -> Value | None:
         """Map a user or file token to one of this evidence's values, or None if it is not one."""
         token = token.strip()
+        if self.is_scale:
+            token = token.removesuffix("/10").strip()
         for value in self.values:
             if str(value) == token:
                 return value

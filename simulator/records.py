@@ -70,7 +70,7 @@ class RowError(ValueError):
 def _literal_list(text: str, column: str) -> list[object]:
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise RowError(f"{column} is not a list literal") from None
     if not isinstance(value, list):
         raise RowError(f"{column} is not a list")
@@ -132,7 +132,7 @@ def parse_row(kb: KnowledgeBase, row: dict[str, str], case_id: str) -> PatientRe
         raise RowError(f"empty or missing cell(s): {', '.join(empty)}")
     try:
         age = int(float(row["AGE"]))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise RowError(f"AGE {row['AGE']!r} is not a number") from None
     if not 0 <= age <= 130:
         raise RowError(f"AGE {age} is out of range")

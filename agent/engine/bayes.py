@@ -16,6 +16,7 @@ from agent.findings import FindingValue, is_present
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 
 _TINY = 1e-300
+SUPPORT_FLOOR = 1e-9
 
 
 def entropy(p: FloatArray, axis: int = 0) -> FloatArray:
@@ -50,6 +51,14 @@ class BayesEngine:
             for code, probs in model.value_probs.items()
             if kb.evidences[code].kind is EvidenceKind.MULTI_CHOICE
         }
+        self._informative_values = {
+            code: probs
+            for code, probs in model.value_probs.items()
+            if kb.evidences[code].kind is EvidenceKind.CATEGORICAL
+            and np.ptp(probs, axis=0).max() > 1e-6
+        }
+        """Categorical evidences whose value distribution differs between conditions: each of
+        their values is an outcome of its own when valuing the question."""
         self.value_index = {
             code: {v: i for i, v in enumerate(kb.evidences[code].non_default_values)}
             for code in model.value_probs
@@ -114,25 +123,28 @@ class BayesEngine:
         """Expected entropy reduction (bits) of asking each evidence in ``codes``.
 
         Outcomes are present/absent; for a categorical evidence whose value distribution differs
-        between conditions (a fitted model), each value is its own outcome.
+        between conditions (a fitted model), each value is its own outcome. Conditions with a
+        negligible posterior (< 1e-9) are left out of the computation: they cannot change it.
         """
         if not codes:
             return np.zeros(0)
-        idx = np.array([self.kb.evidence_index[c] for c in codes])
-        p_yes_given_c = self.p_present[:, idx]  # [K, m]
-        joint_yes = posterior[:, None] * p_yes_given_c
-        joint_no = posterior[:, None] - joint_yes
-        gains = entropy(posterior) - _split_entropy(joint_yes) - _split_entropy(joint_no)
+        support = posterior > SUPPORT_FLOOR
+        mass = posterior[support]
+        idx = np.fromiter((self.kb.evidence_index[c] for c in codes), dtype=np.intp)
+        p_yes_given_c = self.p_present[np.ix_(support, idx)]  # [K', m]
+        joint_yes = mass[:, None] * p_yes_given_c
+        joint_no = mass[:, None] - joint_yes
+        prior_entropy = float(entropy(mass))
+        gains = prior_entropy - _split_entropy(joint_yes) - _split_entropy(joint_no)
         for j, code in enumerate(codes):
-            if code in self.log_values and self.kb.evidences[code].kind is EvidenceKind.CATEGORICAL:
-                values = self.model.value_probs[code]
-                if np.ptp(values, axis=0).max() > 1e-6:
-                    joint_values = joint_yes[:, j : j + 1] * values  # [K, V]
-                    gains[j] = (
-                        entropy(posterior)
-                        - _split_entropy(joint_values).sum()
-                        - _split_entropy(joint_no[:, j : j + 1]).sum()
-                    )
+            values = self._informative_values.get(code)
+            if values is not None:
+                joint_values = joint_yes[:, j : j + 1] * values[support]  # [K', V]
+                gains[j] = (
+                    prior_entropy
+                    - _split_entropy(joint_values).sum()
+                    - _split_entropy(joint_no[:, j : j + 1]).sum()
+                )
         return np.asarray(gains)
 
 

@@ -17,6 +17,7 @@ in the records keep the structural estimate instead of a zero.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,7 @@ class LikelihoodModel:
             with np.load(path, allow_pickle=False) as payload:
                 meta = json.loads(str(payload["meta"]))
                 arrays = {key: payload[key] for key in payload.files if key != "meta"}
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise DataFormatError(f"{path} is not a ddx likelihood model ({exc}).") from None
         if meta.get("format") != FORMAT_VERSION:
             raise DataFormatError(f"{path} has model format {meta.get('format')}, expected 1.")

@@ -59,7 +59,11 @@ class BayesDiagnoser:
         posterior = self.posterior(view)
         order = np.argsort(-posterior, kind="stable")
         names = self.kb.condition_names
-        return [RankedCondition(name=names[i], probability=float(posterior[i])) for i in order]
+        # Values come straight from the engine (valid by construction): skip re-validation.
+        return [
+            RankedCondition.model_construct(name=names[i], probability=float(posterior[i]))
+            for i in order
+        ]
 
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int = 5
@@ -128,19 +132,24 @@ class InformationGainHistoryTaker:
         self.diagnoser = diagnoser
         self.engine = diagnoser.engine
         self.kb = diagnoser.kb
+        index = self.kb.evidence_index
+        # Slot 0 stands for "no parent" (always open); slot i + 1 for evidence i being present.
+        self._parent_slot = np.array(
+            [0 if ev.parent is None else index[ev.parent] + 1 for ev in self.kb.evidences.values()]
+        )
+        self._no_parent = np.zeros(len(index) + 1, dtype=bool)
+        self._no_parent[0] = True
 
     def candidates(self, findings: Mapping[str, FindingValue], asked: Sequence[str]) -> list[str]:
-        done = set(asked) | set(findings)
-        result = []
-        for code, ev in self.kb.evidences.items():
-            if code in done:
-                continue
-            if ev.parent is not None and not is_present(
-                self.kb.evidences[ev.parent], findings.get(ev.parent)
-            ):
-                continue
-            result.append(code)
-        return result
+        known = self._no_parent.copy()
+        for code, value in findings.items():
+            if is_present(self.kb.evidences[code], value):
+                known[self.kb.evidence_index[code] + 1] = True
+        askable = known[self._parent_slot]
+        for code in (*asked, *findings):
+            askable[self.kb.evidence_index[code]] = False
+        codes = self.kb.evidence_codes
+        return [codes[i] for i in np.flatnonzero(askable)]
 
     def next_question(self, view: ConsultationView) -> Question | None:
         codes = self.candidates(view.findings, view.asked)

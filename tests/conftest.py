@@ -1,0 +1,55 @@
+"""Shared fixtures: a tiny hand-written knowledge base, and the real data when it is there."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agent.context import ConsultContext, embedded_context
+from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MINI_DATA_DIR = FIXTURES / "mini"
+"""A data directory with ddxplus/release_{evidences,conditions}.json written for the tests:
+4 conditions (Flu, Pneumonia (severity 2), Migraine, Measles), 10 evidences of every kind, a
+gated multi-choice and a 0–10 scale under E_3, a categorical root (E_7 travel), a parent missing
+from the file (E_9 → E_99), and patients.csv with 4 good rows then 4 bad ones (lines 6–9)."""
+
+
+@pytest.fixture(scope="session")
+def mini_data_dir() -> Path:
+    return MINI_DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def mini_kb() -> KnowledgeBase:
+    return load_from_data_dir(MINI_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def mini_patients_csv() -> Path:
+    return MINI_DATA_DIR / "ddxplus" / "patients.csv"
+
+
+@pytest.fixture
+def mini_context(mini_kb: KnowledgeBase) -> ConsultContext:
+    return embedded_context(mini_kb)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The public data (DDX_DATA_DIR); integration tests skip with a reason without it."""
+    value = os.environ.get("DDX_DATA_DIR")
+    if not value:
+        pytest.skip("DDX_DATA_DIR is not set: integration tests need the public DDXPlus files")
+    path = Path(value)
+    if not (path / "ddxplus" / "release_evidences.json").is_file():
+        pytest.skip(f"DDX_DATA_DIR={value} has no ddxplus/release_evidences.json")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_kb(real_data_dir: Path) -> KnowledgeBase:
+    return load_from_data_dir(real_data_dir)
