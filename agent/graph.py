@@ -37,7 +37,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         findings=state.get("findings", {}),
         asked=state.get("asked", []),
         differential=[(str(n), float(p)) for n, p in state.get("differential", [])],
-        questions_asked=state.get("questions_asked", 0),
+        questions_asked=len(state.get("asked", [])),
         max_questions=state.get("max_questions", 0),
     )
 
@@ -56,10 +56,8 @@ def intake(state: InputState, runtime: Runtime[ConsultContext]) -> dict[str, Any
         "confidence_threshold": case.confidence_threshold,
         "findings": findings,
         "asked": [],
-        "questions_asked": 0,
         "pending": None,
-        "revision": 1,
-        "diagnosed_revision": 0,
+        "needs_diagnosis": True,
         "differential": [],
         "passages": [],
         "retrieved_for": [],
@@ -72,7 +70,7 @@ def driver(
 ) -> Command[Literal["ask", "diagnose", "retrieve", "finish"]]:
     """Decide the next step (MEDDxAgent's DDxDriver): diagnose, retrieve, ask or finish."""
     ctx = runtime.context
-    if state["diagnosed_revision"] != state["revision"]:
+    if state["needs_diagnosis"]:
         return Command(goto="diagnose")
     stop = _stop_reason(state)
     if stop is not None:
@@ -85,7 +83,7 @@ def driver(
     if question is None:
         return Command(goto="finish", update={"stop_reason": "no informative question left"})
     payload = question.model_dump(mode="json")
-    payload["number"] = state["questions_asked"] + 1
+    payload["number"] = len(state["asked"]) + 1
     payload["budget"] = state["max_questions"]
     payload["leading"] = state["differential"][:3]
     entry = {
@@ -128,9 +126,8 @@ def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]
     return {
         "findings": findings,
         "asked": [*state["asked"], code],
-        "questions_asked": state["questions_asked"] + 1,
         "pending": None,
-        "revision": state["revision"] + 1,
+        "needs_diagnosis": True,
         "trace": [entry],
     }
 
@@ -141,10 +138,10 @@ def diagnose(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str,
     differential = [[r.name, round(r.probability, 6)] for r in ranked]
     entry = {
         "kind": "diagnosis",
-        "questions": state["questions_asked"],
+        "questions": len(state["asked"]),
         "top": differential[:SNAPSHOT_SIZE],
     }
-    return {"differential": differential, "diagnosed_revision": state["revision"], "trace": [entry]}
+    return {"differential": differential, "needs_diagnosis": False, "trace": [entry]}
 
 
 def retrieve(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
@@ -196,7 +193,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         differential=ranked,
         explanations=explanations,
         urgent=urgent,
-        questions_asked=state["questions_asked"],
+        questions_asked=len(state["asked"]),
         stop_reason=state["stop_reason"],
         transcript=transcript,
         findings=state["findings"],
@@ -211,7 +208,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
 
 
 def _stop_reason(state: ConsultState) -> StopReason | None:
-    if state["questions_asked"] >= state["max_questions"]:
+    if len(state["asked"]) >= state["max_questions"]:
         return "question budget reached"
     differential = state["differential"]
     if differential and float(differential[0][1]) >= state["confidence_threshold"]:

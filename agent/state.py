@@ -49,10 +49,9 @@ class ConsultState(TypedDict, total=False):
     confidence_threshold: float
     findings: dict[str, FindingValue]
     asked: list[str]
-    questions_asked: int
     pending: dict[str, Any] | None
-    revision: int
-    diagnosed_revision: int
+    needs_diagnosis: bool
+    """True when the findings changed since the last differential."""
     differential: list[list[Any]]
     passages: list[dict[str, Any]]
     retrieved_for: list[str]

@@ -206,6 +206,16 @@ def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     ax = fig.add_subplot()
     for run in drawable:
         curve = accuracy_curve(run.cases, run.budget)
+        if run.summary.full_profile:
+            # Nothing is asked with the full profile: a reference level, not a curve.
+            ax.axhline(
+                curve[0],
+                linestyle="--",
+                linewidth=1,
+                color="grey",
+                label=f"{run.label}: full profile (n={len(run.cases)})",
+            )
+            continue
         ax.plot(
             range(len(curve)),
             curve,
