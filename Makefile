@@ -17,7 +17,7 @@ install: $(STAMP)
 # The main job: a consultation with the embedded engine (no model weights). The knowledge base
 # is fetched into the data directory when it is not there yet.
 run: install
-	$(BIN)/ddx data fetch ddxplus --kb-only --skip-existing
+	$(BIN)/ddx data fetch ddxplus --kb-only --if-missing
 	$(BIN)/ddx chat
 
 chat: run

@@ -170,6 +170,7 @@ def fetch_ddxplus(
     api_base: str,
     kb_only: bool = False,
     skip_existing: bool = False,
+    if_missing: bool = False,
     progress: bool = True,
     retry: RetryPolicy | None = None,
 ) -> FetchReport:
@@ -177,8 +178,16 @@ def fetch_ddxplus(
 
     ``kb_only`` fetches just the two JSON files. ``skip_existing`` keeps a file already on disk
     with the published size and MD5 (for a zip: whose CSV is already there). ``progress`` shows
-    a bar per file when stderr is a terminal.
+    a bar per file when stderr is a terminal. ``if_missing`` does nothing, without touching the
+    network, when every wanted file is already there (how `make run` starts offline).
     """
+    if if_missing:
+        folder = dataset_dir(data_dir, DDXPLUS)
+        local = [(name, folder / local_name(name)) for name in release_names(kb_only=kb_only)]
+        if all(path.is_file() for _, path in local):
+            return FetchReport(
+                folder=folder, files=tuple(FetchedFile(name, path, "kept") for name, path in local)
+            )
     policy = retry or RetryPolicy()
     folder = _ensure_folder(dataset_dir(data_dir, DDXPLUS))
     with _client(policy) as client:

@@ -201,6 +201,32 @@ def test_skip_existing_downloads_nothing_again(tmp_path: Path, figshare: FakeFig
     assert figshare.requests == [ARTICLE_PATH]
 
 
+def test_if_missing_needs_no_network_when_the_files_are_there(
+    tmp_path: Path, figshare: FakeFigshare, closed_port: int
+):
+    _fetch(tmp_path, figshare, kb_only=True)
+    offline = fetch_ddxplus(
+        tmp_path,
+        api_base=f"http://127.0.0.1:{closed_port}",
+        kb_only=True,
+        if_missing=True,
+        progress=False,
+        retry=FAST,
+    )
+    assert [item.action for item in offline.files] == ["kept", "kept"]
+
+
+def test_if_missing_fetches_when_a_file_is_missing(tmp_path: Path, figshare: FakeFigshare):
+    _fetch(tmp_path, figshare, kb_only=True)
+    (tmp_path / "ddxplus" / "release_conditions.json").unlink()
+    figshare.requests.clear()
+
+    actions = _fetch(tmp_path, figshare, kb_only=True, if_missing=True)
+
+    assert sorted(actions) == ["downloaded", "downloaded"]
+    assert (tmp_path / "ddxplus" / "release_conditions.json").is_file()
+
+
 def test_skip_existing_replaces_a_local_file_that_differs(tmp_path: Path, figshare: FakeFigshare):
     _fetch(tmp_path, figshare, kb_only=True)
     evidences = tmp_path / "ddxplus" / "release_evidences.json"

@@ -36,6 +36,11 @@ def fetch(
         help="Keep files already there with the published size and MD5 "
         "(for a patients zip: whose CSV is already there) instead of downloading them again.",
     ),
+    if_missing: bool = typer.Option(
+        False,
+        "--if-missing",
+        help="Do nothing, without any network access, when every wanted file is already there.",
+    ),
 ) -> None:
     """Download a dataset's official release into <data-dir>/<dataset>/.
 
@@ -49,12 +54,13 @@ def fetch(
     require_known(dataset)
     settings = settings_from(ctx)
     what = "knowledge base" if kb_only else "release"
-    typer.echo(f"Fetching the DDXPlus {what} from {settings.figshare_api} ...", err=True)
+    typer.echo(f"DDXPlus {what} (source: {settings.figshare_api})", err=True)
     report = fetch_ddxplus(
         settings.data_dir,
         api_base=settings.figshare_api,
         kb_only=kb_only,
         skip_existing=skip_existing,
+        if_missing=if_missing,
     )
     for item in report.files:
         typer.echo(f"{item.action:<10} {item.path}")
