@@ -10,36 +10,10 @@ import pytest
 from agent.errors import DataFormatError, MissingDataError
 from eval.metrics import summarize
 from eval.report import LoadedRun, load_run, plot_accuracy_curves, summary_table, write_summary
-from eval.schema import CaseResult, RunConfig, StepSnapshot
+from eval.schema import CaseResult, RunConfig
+from tests.factories import make_case
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def make_case(
-    pathology: str = "Flu",
-    truth_rank: int = 1,
-    *,
-    steps: list[tuple[int, str]] | None = None,
-    questions: int = 0,
-    seconds: float = 1.0,
-    case_id: str = "c",
-) -> CaseResult:
-    """A CaseResult with only the fields a test cares about; steps as (questions, top-1)."""
-    return CaseResult(
-        case_id=case_id,
-        pathology=pathology,
-        severity=3,
-        age=40,
-        sex="M",
-        initial_evidence="E_1",
-        questions_asked=questions,
-        stop_reason="budget",
-        transcript=[],
-        differential=[(pathology, 0.9)],
-        truth_rank=truth_rank,
-        steps=[StepSnapshot(questions=q, top=[(top, 0.5)]) for q, top in steps or []],
-        seconds=seconds,
-    )
 
 
 def write_cases(run_dir: Path, cases: list[CaseResult], tail: str = "") -> None:
