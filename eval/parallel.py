@@ -10,6 +10,7 @@ reported with its error and not written, so the next run retries it.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -38,6 +39,11 @@ class _WorkerState(Generic[ResultT]):
 
 
 _WORKER: _WorkerState[object] = _WorkerState()
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C is the parent's to handle: it stops handing out work and keeps what finished."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_one(runner: CaseRunner[ResultT], index: int) -> ResultT | CaseFailure:
@@ -87,7 +93,9 @@ def run_cases(
             return
         _WORKER.runner = runner  # inherited by the forked workers
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+        ) as pool:
             futures: list[Future[list[object]]] = [
                 pool.submit(_run_chunk, chunk) for chunk in _chunks(indices, chunk_size)
             ]

@@ -56,21 +56,31 @@ def ddxplus(
     settings = settings_from(ctx, confidence_threshold=confidence)
     kb = load_kb(settings)
     console = Console(stderr=True)
-    outcome = run_ddxplus(
-        kb,
-        DdxPlusRequest(
-            patients=patients,
-            out=out,
-            questions=questions,
-            workers=workers,
-            limit=limit,
-            seed=seed,
-            full_profile=full_profile,
-            confidence_threshold=settings.confidence_threshold,
-            model_path=model,
-        ),
-        warn=lambda message: console.print(f"[yellow]warning:[/] {message}", highlight=False),
+    request = DdxPlusRequest(
+        patients=patients,
+        out=out,
+        questions=questions,
+        workers=workers,
+        limit=limit,
+        seed=seed,
+        full_profile=full_profile,
+        confidence_threshold=settings.confidence_threshold,
+        model_path=model,
     )
+    try:
+        outcome = run_ddxplus(
+            kb,
+            request,
+            warn=lambda message: console.print(f"[yellow]warning:[/] {message}", highlight=False),
+        )
+    except KeyboardInterrupt:
+        typer.secho(
+            f"\ninterrupted: finished cases are saved in {out / 'cases.jsonl'}; "
+            "run the same command again to finish the rest.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(130) from None
     run = LoadedRun(label=out.name, summary=outcome.summary, cases=[], budget=questions)
     Console().print(summary_table([run]))
     typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
