@@ -1,4 +1,4 @@
-"""The consultation graph: intake → driver → ask / retrieve / diagnose → finish.
+"""The consultation graph: intake → diagnose → driver → ask / retrieve / diagnose → finish.
 
 Node functions first, then the routers, then the builder. The patient is reached only through
 ``interrupt()`` in :func:`ask`; whoever runs the graph resumes it with
@@ -13,15 +13,22 @@ from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from agent.context import ConsultContext
-from agent.findings import InvalidAnswerError, is_present, normalize, parse_text_answer
+from agent.findings import (
+    FindingValue,
+    InvalidAnswerError,
+    is_present,
+    normalize,
+    parse_text_answer,
+)
 from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
 from agent.roles import ConsultationView, Passage, RankedCondition
+from agent.session import ConsultGraph
 from agent.state import CaseIntake, ConsultState, InputState, OutputState, validate_intake
+from retrieval.ddxplus_kb import Evidence
 from simulator.ddxplus_patient import phrase_answer
 
 SNAPSHOT_SIZE = 10
@@ -37,7 +44,6 @@ def view_of(state: ConsultState) -> ConsultationView:
         findings=state.get("findings", {}),
         asked=state.get("asked", []),
         differential=[(str(n), float(p)) for n, p in state.get("differential", [])],
-        questions_asked=len(state.get("asked", [])),
         max_questions=state.get("max_questions", 0),
     )
 
@@ -216,7 +222,7 @@ def _stop_reason(state: ConsultState) -> StopReason | None:
     return None
 
 
-def _read_answer(ev: Any, reply: object) -> Any:
+def _read_answer(ev: Evidence, reply: object) -> FindingValue:
     """A resume value is {"value": structured answer} or {"text": what a person typed}."""
     if isinstance(reply, dict) and "text" in reply:
         return parse_text_answer(ev, str(reply["text"]))
@@ -252,8 +258,6 @@ builder.add_edge("retrieve", "driver")
 builder.add_edge("finish", END)
 
 
-def compile_graph(
-    checkpointer: BaseCheckpointSaver[Any] | None,
-) -> CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]:
+def compile_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> ConsultGraph:
     """The graph every front end runs (CLI chat, UI, batch harness)."""
     return builder.compile(checkpointer=checkpointer)

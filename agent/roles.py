@@ -24,8 +24,11 @@ class ConsultationView:
     findings: Mapping[str, FindingValue]
     asked: Sequence[str]
     differential: Sequence[tuple[str, float]]
-    questions_asked: int
     max_questions: int
+
+    @property
+    def questions_asked(self) -> int:
+        return len(self.asked)
 
 
 class Question(BaseModel):

@@ -9,13 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.findings import FindingValue
 from agent.report import FinalReport
-from agent.state import CaseIntake
+from agent.state import CaseIntake, ConsultState, InputState, OutputState
+
+ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class ConsultationSession:
 
     def __init__(
         self,
-        graph: Any,
+        graph: ConsultGraph,
         context: ConsultContext,
         durability: Durability = "sync",
     ) -> None:
@@ -73,14 +78,14 @@ class ConsultationSession:
         self.context = context
         self.durability: Durability = durability
 
-    def _config(self, thread_id: str) -> dict[str, Any]:
+    def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
 
-    def _run(self, thread_id: str, payload: Any) -> Turn:
-        result = self.graph.invoke(
+    def _run(self, thread_id: str, payload: InputState | Command[Any]) -> Turn:
+        result: dict[str, Any] = self.graph.invoke(
             payload, self._config(thread_id), context=self.context, durability=self.durability
         )
-        interrupts = result.get("__interrupt__") if isinstance(result, dict) else None
+        interrupts = result.get("__interrupt__")
         if interrupts:
             return Turn(question=PendingQuestion.from_payload(interrupts[0].value))
         return Turn(report=FinalReport.model_validate(result["report"]), trace=result["trace"])
@@ -110,7 +115,7 @@ class ConsultationSession:
     def forget(self, thread_id: str) -> None:
         """Drop a finished consultation's checkpoints (batch runs keep memory flat this way)."""
         checkpointer = self.graph.checkpointer
-        if checkpointer is not None:
+        if isinstance(checkpointer, BaseCheckpointSaver):
             checkpointer.delete_thread(thread_id)
 
 

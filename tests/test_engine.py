@@ -42,7 +42,6 @@ def view(
         findings=dict(findings or {}),
         asked=list(asked),
         differential=[],
-        questions_asked=len(asked),
         max_questions=20,
     )
 
