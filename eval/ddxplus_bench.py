@@ -22,14 +22,11 @@ from eval.metrics import summarize
 from eval.parallel import CaseFailure, run_cases
 from eval.report import write_summary
 from eval.results_file import ResultsWriter, read_cases
-from eval.schema import CaseResult, RunConfig, RunSummary
+from eval.schema import CASES_FILE, CONFIG_FILE, CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.records import PatientRecord, load_patients
 
-CASES_FILE = "cases.jsonl"
-CONFIG_FILE = "run.json"
 PROGRESS_FILE = "progress.json"
-MAX_LISTED_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -109,10 +106,8 @@ def run_ddxplus(
     """Run (or finish) a benchmark run and write ``summary.json``; returns the summary."""
     patients = require_existing(request.patients, "a DDXPlus patient CSV")
     loaded = load_patients(kb, patients)
-    for line, reason in loaded.skipped[:MAX_LISTED_PROBLEMS]:
-        warn(f"{patients.name} line {line} skipped: {reason}")
-    if len(loaded.skipped) > MAX_LISTED_PROBLEMS:
-        warn(f"… and {len(loaded.skipped) - MAX_LISTED_PROBLEMS} more rows skipped")
+    for problem in loaded.problems():
+        warn(f"{patients.name} {problem}")
     if loaded.skipped:
         warn(loaded.summary())
     if not loaded.records:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
@@ -33,12 +33,8 @@ class CaseFailure:
     error: str
 
 
-@dataclass
-class _WorkerState(Generic[ResultT]):
-    runner: CaseRunner[ResultT] | None = None
-
-
-_WORKER: _WorkerState[object] = _WorkerState()
+_inherited_runner: CaseRunner[object] | None = None
+"""Set in the parent just before the workers are forked; each worker runs its own copy."""
 
 
 def _ignore_interrupts() -> None:
@@ -55,8 +51,8 @@ def _run_one(runner: CaseRunner[ResultT], index: int) -> ResultT | CaseFailure:
 
 
 def _run_chunk(indices: Sequence[int]) -> list[object]:
-    runner = _WORKER.runner
-    assert runner is not None, "worker initializer did not run"
+    runner = _inherited_runner
+    assert runner is not None, "the runner is set before the workers are forked"
     return [_run_one(runner, i) for i in indices]
 
 
@@ -91,7 +87,8 @@ def run_cases(
             for index in indices:
                 deliver(_run_one(runner, index))
             return
-        _WORKER.runner = runner  # inherited by the forked workers
+        global _inherited_runner
+        _inherited_runner = runner
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_ignore_interrupts

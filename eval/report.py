@@ -21,11 +21,16 @@ from rich.table import Table
 
 from agent.errors import DataFormatError, MissingDataError
 from eval.metrics import accuracy_curve, summarize
-from eval.schema import CaseResult, RunConfig, RunSummary
+from eval.results_file import read_cases, validation_message
+from eval.schema import (
+    CASES_FILE,
+    CONFIG_FILE,
+    SUMMARY_FILE,
+    CaseResult,
+    RunConfig,
+    RunSummary,
+)
 
-CASES_FILE = "cases.jsonl"
-SUMMARY_FILE = "summary.json"
-CONFIG_FILE = "run.json"
 MISSING = "—"
 
 
@@ -58,47 +63,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _error_text(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "record"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
-def _read_cases(path: Path) -> list[CaseResult]:
-    """Parse cases.jsonl; a last line that is not valid JSON is dropped (see :func:`load_run`)."""
-    lines = path.read_bytes().split(b"\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    cases: list[CaseResult] = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue  # a blank line holds no case
-        is_last = number == len(lines)
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if is_last:
-                break  # half-written by a killed run: the case simply did not finish
-            raise DataFormatError(
-                f"{path}, line {number}: not valid JSON ({exc}). "
-                f"Fix or delete that line, or re-run the benchmark into a new folder."
-            ) from exc
-        try:
-            cases.append(CaseResult.model_validate(record))
-        except ValidationError as exc:
-            raise DataFormatError(
-                f"{path}, line {number}: not a case result ({_error_text(exc)}). "
-                f"Was the folder written by another version of ddx?"
-            ) from exc
-    return cases
-
-
 def _read_summary(path: Path) -> RunSummary:
     try:
         return RunSummary.model_validate_json(path.read_bytes())
     except ValidationError as exc:
-        raise DataFormatError(f"{path}: not a run summary ({_error_text(exc)}).") from exc
+        raise DataFormatError(f"{path}: not a run summary ({validation_message(exc)}).") from exc
 
 
 def _read_config(path: Path) -> RunConfig | None:
@@ -107,7 +76,9 @@ def _read_config(path: Path) -> RunConfig | None:
     try:
         return RunConfig.model_validate_json(path.read_bytes())
     except ValidationError as exc:
-        raise DataFormatError(f"{path}: not a run configuration ({_error_text(exc)}).") from exc
+        raise DataFormatError(
+            f"{path}: not a run configuration ({validation_message(exc)})."
+        ) from exc
 
 
 def _budget(cases: Sequence[CaseResult]) -> int:
@@ -139,7 +110,7 @@ def load_run(run_dir: Path) -> LoadedRun:
         raise MissingDataError(
             f"{run_dir} has neither {CASES_FILE} nor {SUMMARY_FILE}: is it a benchmark run folder?"
         )
-    cases = _read_cases(cases_path) if cases_path.is_file() else []
+    cases = read_cases(cases_path)
     if summary_path.is_file():
         summary = _read_summary(summary_path)
     else:

@@ -7,6 +7,7 @@ cut off (and its case runs again); a malformed line anywhere else is an error, n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import IO
 
@@ -14,6 +15,14 @@ from pydantic import ValidationError
 
 from agent.errors import DataFormatError
 from eval.schema import CaseResult
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem of a validation error, with where it is: 'pathology: Field required'."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
 
 
 def read_cases(path: Path, *, repair: bool = False) -> list[CaseResult]:
@@ -30,13 +39,20 @@ def read_cases(path: Path, *, repair: bool = False) -> list[CaseResult]:
             good_bytes += len(line) + 1
             continue
         try:
-            cases.append(CaseResult.model_validate_json(line))
-        except ValidationError as exc:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if number == last_content and not raw.endswith(b"\n"):
-                break
+                break  # half-written by a killed run: that case simply did not finish
             raise DataFormatError(
-                f"{path}, line {number}: not a case result ({exc.errors()[0]['msg']}). "
-                "Move the file away to start this run afresh."
+                f"{path}, line {number}: not valid JSON ({exc}). Fix or delete that line, "
+                "or run the benchmark into a new folder."
+            ) from None
+        try:
+            cases.append(CaseResult.model_validate(record))
+        except ValidationError as exc:
+            raise DataFormatError(
+                f"{path}, line {number}: not a case result ({validation_message(exc)}). "
+                "Was the folder written by another version of ddx?"
             ) from None
         good_bytes += len(line) + 1
     if repair:

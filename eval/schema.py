@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CASES_FILE = "cases.jsonl"
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "run.json"
+
 
 class TranscriptTurn(BaseModel):
     """One question and the patient's answer."""

@@ -62,6 +62,13 @@ class LoadReport:
     def summary(self) -> str:
         return f"{len(self.records)} patients loaded, {len(self.skipped)} rows skipped"
 
+    def problems(self, limit: int = 20) -> list[str]:
+        """One line per skipped row (the first ``limit``), then how many more were skipped."""
+        lines = [f"line {line} skipped: {reason}" for line, reason in self.skipped[:limit]]
+        if len(self.skipped) > limit:
+            lines.append(f"… and {len(self.skipped) - limit} more rows skipped")
+        return lines
+
 
 class RowError(ValueError):
     """A row that cannot be used; the message says why."""

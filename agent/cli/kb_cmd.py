@@ -56,8 +56,8 @@ def fit(
 
     kb = load_kb(settings_from(ctx))
     loaded = load_patients(kb, require_existing(patients, "a DDXPlus patient CSV"))
-    for line, reason in loaded.skipped[:20]:
-        typer.secho(f"line {line} skipped: {reason}", fg=typer.colors.YELLOW, err=True)
+    for problem in loaded.problems():
+        typer.secho(problem, fg=typer.colors.YELLOW, err=True)
     typer.echo(loaded.summary())
     if not loaded.records:
         raise DdxError(f"{patients} has no usable patient rows to fit on.")
