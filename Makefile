@@ -14,13 +14,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: a consultation with the embedded engine (no model weights). The knowledge base
-# is fetched into the data directory when it is not there yet.
+# The main job: the app in the browser (consult, history, benchmarks, settings) on the embedded
+# engine (no model weights). The knowledge base is fetched into the data directory when it is
+# not there yet. PORT picks another port.
+PORT ?= 8501
 run: install
 	$(BIN)/ddx data fetch ddxplus --kb-only --if-missing
-	$(BIN)/ddx chat
+	$(BIN)/ddx ui --port $(PORT)
 
-chat: run
+# The same consultation in the terminal.
+chat: install
+	$(BIN)/ddx data fetch ddxplus --kb-only --if-missing
+	$(BIN)/ddx chat
 
 lint: install
 	$(BIN)/ruff check .

@@ -110,11 +110,7 @@ def parse_text_answer(ev: Evidence, text: str) -> FindingValue:
     if said in _UNKNOWN:
         return None
     if ev.kind is EvidenceKind.BINARY:
-        if said in _YES:
-            return True
-        if said in _NO:
-            return False
-        raise InvalidAnswerError("Please answer yes, no, or don't know.")
+        return parse_yes_no(text)
     if said in _NO:
         return absent_value(ev)
     options = choices(ev)
@@ -130,6 +126,18 @@ def parse_text_answer(ev: Evidence, text: str) -> FindingValue:
             raise InvalidAnswerError(f"Please give one answer. {_choice_hint(ev)}")
         return picked[0]
     return normalize(ev, picked)
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """A yes / no / don't-know answer (None: don't know); InvalidAnswerError otherwise."""
+    said = _normalise_text(text)
+    if said in _UNKNOWN:
+        return None
+    if said in _YES:
+        return True
+    if said in _NO:
+        return False
+    raise InvalidAnswerError("Please answer yes, no, or don't know.")
 
 
 def choices(ev: Evidence) -> list[tuple[str, Value]]:

@@ -16,24 +16,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from agent.catalogue import FindingCatalogue
 from agent.context import ConsultContext
-from agent.findings import (
-    FindingValue,
-    InvalidAnswerError,
-    is_present,
-    normalize,
-    parse_text_answer,
-)
+from agent.findings import FindingValue, InvalidAnswerError
 from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
 from agent.roles import ConsultationView, Passage, RankedCondition
 from agent.session import ConsultGraph
 from agent.state import CaseIntake, ConsultState, InputState, OutputState, validate_intake
-from retrieval.ddxplus_kb import Evidence
-from simulator.ddxplus_patient import phrase_answer
 
 SNAPSHOT_SIZE = 10
 
-StopReason = Literal["question budget reached", "confident", "no informative question left"]
+StopReason = Literal[
+    "question budget reached", "confident", "no informative question left", "finished on request"
+]
 
 
 def view_of(state: ConsultState) -> ConsultationView:
@@ -54,7 +49,7 @@ def view_of(state: ConsultState) -> ConsultationView:
 def intake(state: InputState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
     """Validate the intake and open the consultation's state."""
     case = CaseIntake.model_validate(state["intake"])
-    findings = validate_intake(runtime.context.kb, case)
+    findings = validate_intake(runtime.context.catalogue, case)
     return {
         "age": case.age,
         "sex": case.sex,
@@ -107,27 +102,29 @@ def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]
 
     An answer that does not fit the question is sent back with an ``error`` and asked again.
     """
-    kb = runtime.context.kb
+    catalogue = runtime.context.catalogue
     pending = state["pending"]
     assert pending is not None, "driver routes to ask only with a pending question"
     code = pending["code"]
-    ev = kb.evidence(code)
     prompt = dict(pending)
     while True:
         reply = interrupt(prompt)
+        if isinstance(reply, dict) and reply.get("stop"):
+            # "Finish now": leave the question unanswered and let the driver finish.
+            return {"pending": None, "stop_requested": True, "trace": [{"kind": "stop"}]}
         try:
-            value = _read_answer(ev, reply)
+            value = _read_answer(catalogue, code, reply)
             break
         except InvalidAnswerError as exc:
             prompt = {**pending, "error": str(exc)}
     findings = {**state["findings"], code: value}
-    text = phrase_answer(kb, code, value)
+    text = catalogue.phrase_answer(code, value)
     entry = {
         "kind": "answer",
         "code": code,
         "value": value,
         "text": text,
-        "present": is_present(ev, value),
+        "present": catalogue.is_present(code, value),
     }
     return {
         "findings": findings,
@@ -174,7 +171,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
     ctx = runtime.context
     view = view_of(state)
     ranked = [RankedCondition(name=str(n), probability=float(p)) for n, p in state["differential"]]
-    urgent = urgent_conditions(ctx.kb, ranked, ctx.urgent_threshold)
+    urgent = urgent_conditions(ctx.catalogue, ranked, ctx.urgent_threshold)
     explanations = [
         e.model_copy(update={"urgent": e.name in urgent})
         for e in ctx.diagnoser.explain(view, ranked, ctx.explain_top_k)
@@ -182,7 +179,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
     transcript = [
         TranscriptEntry(
             code=e["code"],
-            question=ctx.kb.evidences[e["code"]].question,
+            question=ctx.catalogue.question_text(e["code"]),
             answer=e["text"],
             value=e["value"],
             present=e["present"],
@@ -206,6 +203,10 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         history=history,
         passages=[Passage.model_validate(p) for p in state["passages"]],
     )
+    if ctx.doctor_finder is not None and ranked:
+        leading = ranked[0].name
+        report.doctors_for = leading
+        report.doctors = ctx.doctor_finder.recommend_for(leading)
     entry = {"kind": "finish", "reason": state["stop_reason"]}
     return {"report": report.model_dump(mode="json"), "trace": [entry]}
 
@@ -214,6 +215,8 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
 
 
 def _stop_reason(state: ConsultState) -> StopReason | None:
+    if state.get("stop_requested"):
+        return "finished on request"
     if len(state["asked"]) >= state["max_questions"]:
         return "question budget reached"
     differential = state["differential"]
@@ -222,13 +225,13 @@ def _stop_reason(state: ConsultState) -> StopReason | None:
     return None
 
 
-def _read_answer(ev: Evidence, reply: object) -> FindingValue:
+def _read_answer(catalogue: FindingCatalogue, code: str, reply: object) -> FindingValue:
     """A resume value is {"value": structured answer} or {"text": what a person typed}."""
     if isinstance(reply, dict) and "text" in reply:
-        return parse_text_answer(ev, str(reply["text"]))
+        return catalogue.parse_text(code, str(reply["text"]))
     if isinstance(reply, dict) and "value" in reply:
-        return normalize(ev, reply["value"])
-    raise InvalidAnswerError('Resume with {"value": ...} or {"text": "..."}.')
+        return catalogue.normalize(code, reply["value"])
+    raise InvalidAnswerError('Resume with {"value": ...}, {"text": "..."} or {"stop": true}.')
 
 
 def after_answer(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from agent.catalogue import FindingCatalogue
 from agent.findings import FindingValue
 from agent.roles import ConditionExplanation, Passage, RankedCondition
-from retrieval.ddxplus_kb import KnowledgeBase
 
 DISCLAIMER = (
     "Decision support for learning and research, not a diagnosis. "
@@ -31,6 +32,22 @@ class DifferentialSnapshot(BaseModel):
     top: list[tuple[str, float]]
 
 
+class RecommendedDoctor(BaseModel):
+    """A doctor suggested for the leading diagnosis, with the criteria their profile shows."""
+
+    doctor_id: str
+    headline: str
+    score: float
+    criteria_met: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list, description="'criterion: profile text'.")
+
+
+class DoctorFinder(Protocol):
+    """Recommends doctors for a condition (``retrieval.doctors.recommend.DoctorRecommender``)."""
+
+    def recommend_for(self, condition: str, top: int = ...) -> list[RecommendedDoctor]: ...
+
+
 class FinalReport(BaseModel):
     differential: list[RankedCondition] = Field(
         description="Every condition of the knowledge base, most probable first."
@@ -43,17 +60,19 @@ class FinalReport(BaseModel):
     findings: dict[str, FindingValue]
     history: list[DifferentialSnapshot]
     passages: list[Passage] = Field(default_factory=list)
+    doctors_for: str = Field(default="", description="The diagnosis the doctors are for.")
+    doctors: list[RecommendedDoctor] = Field(
+        default_factory=list, description="Empty unless a doctor directory is configured."
+    )
     disclaimer: str = DISCLAIMER
 
 
 def urgent_conditions(
-    kb: KnowledgeBase, differential: Sequence[RankedCondition], threshold: float
+    catalogue: FindingCatalogue, differential: Sequence[RankedCondition], threshold: float
 ) -> list[str]:
     """Severity-1/2 conditions whose probability reaches ``threshold``: never to be missed."""
     return [
-        r.name
-        for r in differential
-        if kb.conditions[r.name].is_urgent and r.probability >= threshold
+        r.name for r in differential if r.probability >= threshold and catalogue.is_urgent(r.name)
     ]
 
 
@@ -72,9 +91,16 @@ def to_markdown(report: FinalReport) -> str:
             lines.append("For: " + "; ".join(e.statement for e in exp.raised_by))
         if exp.lowered_by:
             lines.append("Against: " + "; ".join(e.statement for e in exp.lowered_by))
+        if exp.not_yet_asked:
+            lines.append("Not yet asked: " + "; ".join(exp.not_yet_asked))
         lines.append("")
     lines.append(f"{report.questions_asked} questions asked; stopped because {report.stop_reason}.")
     if report.passages:
         lines += ["", "## Sources"]
         lines += [f"- [{p.doc_id}] {p.title} ({p.source})" for p in report.passages]
+    if report.doctors:
+        lines += ["", f"## Doctors for {report.doctors_for}"]
+        for doctor in report.doctors:
+            met = f" — meets: {', '.join(doctor.criteria_met)}" if doctor.criteria_met else ""
+            lines.append(f"- {doctor.headline}{met}")
     return "\n".join(lines) + "\n"

@@ -75,6 +75,10 @@ class ConditionExplanation(BaseModel):
     )
     raised_by: list[FindingEffect]
     lowered_by: list[FindingEffect]
+    not_yet_asked: list[str] = Field(
+        default_factory=list,
+        description="The condition's hallmark findings nobody has asked about yet (HPO).",
+    )
 
 
 class Passage(BaseModel):

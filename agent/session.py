@@ -71,7 +71,7 @@ class ConsultationSession:
     def __init__(
         self,
         graph: ConsultGraph,
-        context: ConsultContext,
+        context: ConsultContext[Any],
         durability: Durability = "sync",
     ) -> None:
         self.graph = graph
@@ -97,6 +97,11 @@ class ConsultationSession:
     def answer(self, thread_id: str, reply: Answer) -> Turn:
         """Resume with the patient's answer: a structured value or what a person typed."""
         return self._run(thread_id, Command(resume=reply.as_resume()))
+
+    def finish_now(self, thread_id: str) -> Turn:
+        """End the questioning ("Finish now"): the pending question stays unanswered and the
+        report is written from what is known."""
+        return self._run(thread_id, Command(resume={"stop": True}))
 
     def current(self, thread_id: str) -> Turn | None:
         """Where a saved consultation stands (after a restart): its question, its report, or

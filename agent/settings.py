@@ -7,9 +7,9 @@ Order: an explicit argument (CLI option or constructor keyword) > the environmen
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.errors import SettingsError
@@ -43,6 +43,68 @@ class DdxSettings(BaseSettings):
         le=1.0,
         description="Stop asking once the leading diagnosis reaches this probability.",
     )
+    # LLM roles (issue 3). Backend strings: kb | fake | hf:<dir or hub id>[+<LoRA dir>] |
+    # openai:<model>@<base url>; see agent/llm/spec.py. Same order: argument > env > default.
+    doctor: str = Field(default="kb", description="History-taking backend (DDX_DOCTOR).")
+    diagnoser: str | None = Field(
+        default=None, description="Diagnosis backend (DDX_DIAGNOSER); default: the doctor's."
+    )
+    patient: str = Field(default="kb", description="Simulated patient backend (DDX_PATIENT).")
+    judge: str = Field(default="kb", description="Judge backend (DDX_JUDGE).")
+    strategy: Literal["standard", "cot", "fewshot-knn", "hybrid"] = Field(
+        default="standard", description="LLM diagnosis strategy (DDX_STRATEGY)."
+    )
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM call.")
+    llm_attempts: int = Field(default=4, ge=1, le=20, description="Tries on timeouts/5xx.")
+    llm_format_retries: int = Field(
+        default=2, ge=0, le=10, description="Re-asks after an answer that misses its schema."
+    )
+    llm_max_tokens: int = Field(default=512, ge=16, description="Tokens per LLM answer.")
+    llm_cache_dir: Path | None = Field(
+        default=None, description="On-disk LLM call cache; default STATE_DIR/llm_cache."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DDX_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="Key for openai: backends; from the environment only, never an argument.",
+    )
+    # Doctor ranking (issue 6).
+    doctor_directory: Path | None = Field(
+        default=None,
+        description="Doctor directory (.jsonl/.csv) whose doctors the final report recommends "
+        "for the leading diagnosis (DDX_DOCTOR_DIRECTORY); unset: no recommendations.",
+    )
+
+    # Rare diseases (issue 7).
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Derived data rebuilt when missing, e.g. the compact HPO knowledge base "
+        "(DDX_CACHE_DIR); default STATE_DIR/cache.",
+    )
+
+    @field_validator("doctor", "diagnoser", "patient", "judge")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        from agent.llm.spec import parse_backend
+
+        if value is not None:
+            try:
+                parse_backend(value)
+            except SettingsError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def diagnoser_backend(self) -> str:
+        return self.diagnoser or self.doctor
+
+    @property
+    def llm_cache_folder(self) -> Path:
+        return self.llm_cache_dir or self.state_dir / "llm_cache"
+
+    @property
+    def cache_folder(self) -> Path:
+        return self.cache_dir or self.state_dir / "cache"
 
 
 def load_settings(**explicit: Any) -> DdxSettings:

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.catalogue import FindingCatalogue
 from agent.errors import DdxError
-from agent.findings import FindingValue, InvalidAnswerError, normalize
-from retrieval.ddxplus_kb import KnowledgeBase
+from agent.findings import FindingValue, InvalidAnswerError
 
 
 class CaseIntake(BaseModel):
@@ -56,18 +56,20 @@ class ConsultState(TypedDict, total=False):
     passages: list[dict[str, Any]]
     retrieved_for: list[str]
     stop_reason: str
+    stop_requested: bool
+    """The person chose to finish now (resume value ``{"stop": True}``)."""
     report: dict[str, Any]
     trace: Annotated[list[dict[str, Any]], operator.add]
 
 
-def validate_intake(kb: KnowledgeBase, intake: CaseIntake) -> dict[str, FindingValue]:
+def validate_intake(catalogue: FindingCatalogue, intake: CaseIntake) -> dict[str, FindingValue]:
     """Check the intake's findings against the knowledge base; returns them normalised."""
     findings: dict[str, FindingValue] = {}
     for code, value in intake.findings.items():
-        if code not in kb.evidences:
+        if not catalogue.knows(code):
             raise DdxError(f"Unknown evidence code {code!r} in the intake.")
         try:
-            findings[code] = normalize(kb.evidences[code], value)
+            findings[code] = catalogue.normalize(code, value)
         except InvalidAnswerError as exc:
             raise DdxError(f"Intake finding {code}: {exc}") from None
     return findings

@@ -10,23 +10,28 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from pydantic import BaseModel
+
+from agent.context import ConsultContext
 from agent.errors import DdxError
 from data.locations import require_existing
-from eval.ddxplus_cases import DdxPlusCaseRunner
+from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
 from eval.metrics import summarize
-from eval.parallel import CaseFailure, run_cases
+from eval.parallel import CaseFailure
 from eval.report import write_summary
-from eval.results_file import ResultsWriter, read_cases
-from eval.schema import CASES_FILE, CONFIG_FILE, CaseResult, RunConfig, RunSummary
+from eval.schema import CONFIG_FILE, CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
-from simulator.records import PatientRecord, load_patients
+from simulator.ddxplus_patient import SimulatedPatient
+from simulator.records import load_patients
 
 PROGRESS_FILE = "progress.json"
+
+RecordT = TypeVar("RecordT")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,16 @@ class DdxPlusRequest:
     full_profile: bool = False
     confidence_threshold: float = 0.95
     model_path: Path | None = None
+    llm: LLMRoles | None = None
+    """LLM roles (issue 3): who plays them, recorded in run.json; None: the engine only."""
+
+
+@dataclass(frozen=True)
+class LLMRoles:
+    label: str
+    """'doctor=…; diagnoser=…; patient=…; strategy=…': recorded so a resume cannot mix."""
+    context: Callable[[KnowledgeBase, Path | None], ConsultContext]
+    patient: PatientFactory
 
 
 @dataclass
@@ -57,7 +72,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def select_cases(records: list[PatientRecord], limit: int | None, seed: int) -> list[PatientRecord]:
+def select_cases(records: list[RecordT], limit: int | None, seed: int) -> list[RecordT]:
     """All records, or ``limit`` of them drawn with ``seed`` (kept in file order)."""
     if limit is None or limit >= len(records):
         return records
@@ -65,17 +80,18 @@ def select_cases(records: list[PatientRecord], limit: int | None, seed: int) -> 
     return [records[i] for i in chosen]
 
 
-def _check_config(out: Path, config: RunConfig) -> None:
+def _check_config(out: Path, config: BaseModel) -> None:
+    """Write the run's config, or check it against the one a previous run wrote."""
     path = out / CONFIG_FILE
     if path.exists():
         try:
-            previous = RunConfig.model_validate_json(path.read_text(encoding="utf-8"))
+            previous = type(config).model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError:
             raise DdxError(f"{path} is not a run configuration; use another --out.") from None
         if previous != config:
             changed = [
                 f"{name}: {getattr(previous, name)!r} → {getattr(config, name)!r}"
-                for name in RunConfig.model_fields
+                for name in type(config).model_fields
                 if getattr(previous, name) != getattr(config, name)
             ]
             raise DdxError(
@@ -123,6 +139,7 @@ def run_ddxplus(
         seed=request.seed,
         confidence_threshold=request.confidence_threshold,
         model=str(request.model_path.resolve()) if request.model_path else "structural",
+        llm=request.llm.label if request.llm else "kb",
     )
     # Build the runner (engine, model file, graph) before touching the run folder: a setup
     # mistake such as a mistyped --model must not leave a run.json behind.
@@ -133,50 +150,30 @@ def run_ddxplus(
         full_profile=request.full_profile,
         confidence_threshold=request.confidence_threshold,
         model_path=request.model_path,
+        context=request.llm.context(kb, request.model_path) if request.llm else None,
+        patient_factory=request.llm.patient if request.llm else SimulatedPatient,
     )
+    from eval.run_folder import run_in_folder  # imports this module's run-folder helpers
+
     out = request.out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
-    _check_config(out, config)
-    cases_path = out / CASES_FILE
-    done = {case.case_id for case in read_cases(cases_path, repair=True)}
-    todo = [i for i, record in enumerate(selected) if record.case_id not in done]
-
-    failures: list[CaseFailure] = []
-    started = time.perf_counter()
-    previous_seconds = _seconds_so_far(out)
-    try:
-        with ResultsWriter(cases_path) as writer:
-
-            def keep(result: CaseResult) -> None:
-                writer.write(result)
-
-            def fail(failure: CaseFailure) -> None:
-                failures.append(failure)
-                warn(f"case {selected[failure.index].case_id} failed: {failure.error}")
-
-            run_cases(
-                runner,
-                todo,
-                request.workers,
-                keep,
-                fail,
-                description="DDXPlus",
-                already_done=len(selected) - len(todo),
-            )
-    finally:
-        _save_seconds(out, previous_seconds + time.perf_counter() - started)
-    wanted = {record.case_id for record in selected}
-    cases = [case for case in read_cases(cases_path) if case.case_id in wanted]
+    run = run_in_folder(
+        out,
+        config,
+        runner,
+        [record.case_id for record in selected],
+        CaseResult,
+        lambda case: case.case_id,
+        workers=request.workers,
+        description="DDXPlus",
+        warn=warn,
+    )
     summary = summarize(
-        cases,
+        run.cases,
         skipped=len(loaded.skipped),
-        seconds=_seconds_so_far(out),
+        seconds=run.seconds,
         questions_budget=request.questions,
         full_profile=request.full_profile,
         label=out.name,
     )
     write_summary(out, summary)
-    return DdxPlusOutcome(summary=summary, failures=failures, newly_run=len(todo))
+    return DdxPlusOutcome(summary=summary, failures=run.failures, newly_run=run.newly_run)

@@ -7,9 +7,10 @@ As in DDXPlus and MEDDxAgent, a consultation starts from age, sex and the initia
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from agent.context import ConsultContext
 from agent.findings import is_present
 from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
@@ -20,6 +21,9 @@ from simulator.records import PatientRecord
 
 MIN_LISTED_PROBABILITY = 1e-4
 
+PatientFactory = Callable[[KnowledgeBase, PatientRecord], SimulatedPatient]
+"""Builds the patient of one record: the structured simulator, or an LLM playing it."""
+
 
 def run_case(
     session: ConsultationSession,
@@ -27,11 +31,12 @@ def run_case(
     questions: int,
     full_profile: bool,
     confidence_threshold: float,
+    patient_factory: PatientFactory = SimulatedPatient,
 ) -> CaseResult:
     """Consult one simulated patient and score the outcome against its record."""
     kb = session.context.kb
     started = time.perf_counter()
-    patient = SimulatedPatient(kb, record)
+    patient = patient_factory(kb, record)
     intake = CaseIntake(
         age=record.age,
         sex=record.sex,
@@ -94,6 +99,8 @@ class DdxPlusCaseRunner:
         full_profile: bool,
         confidence_threshold: float,
         model_path: Path | None = None,
+        context: ConsultContext | None = None,
+        patient_factory: PatientFactory = SimulatedPatient,
     ) -> None:
         from langgraph.checkpoint.memory import InMemorySaver
 
@@ -104,10 +111,13 @@ class DdxPlusCaseRunner:
         self.questions = questions
         self.full_profile = full_profile
         self.confidence_threshold = confidence_threshold
+        self.patient_factory = patient_factory
         # Batch runs checkpoint only when a consultation pauses or ends ("exit"): the same
         # graph, without a write per step that nobody will ever resume from.
         self.session = ConsultationSession(
-            compile_graph(InMemorySaver()), embedded_context(kb, model_path), durability="exit"
+            compile_graph(InMemorySaver()),
+            context or embedded_context(kb, model_path),
+            durability="exit",
         )
 
     def run(self, index: int) -> CaseResult:
@@ -117,4 +127,5 @@ class DdxPlusCaseRunner:
             self.questions,
             self.full_profile,
             self.confidence_threshold,
+            self.patient_factory,
         )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent.errors import DataFormatError
 from eval.schema import CaseResult
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -27,12 +29,17 @@ def validation_message(exc: ValidationError) -> str:
 
 def read_cases(path: Path, *, repair: bool = False) -> list[CaseResult]:
     """All finished cases. A partial last line is ignored (and cut off when ``repair``)."""
+    return read_results(path, CaseResult, repair=repair)
+
+
+def read_results(path: Path, model: type[ResultT], *, repair: bool = False) -> list[ResultT]:
+    """All finished cases of any benchmark, read as ``model`` (see :func:`read_cases`)."""
     if not path.exists():
         return []
     raw = path.read_bytes()
     lines = raw.split(b"\n")
     last_content = max((i for i, line in enumerate(lines, start=1) if line.strip()), default=0)
-    cases: list[CaseResult] = []
+    cases: list[ResultT] = []
     good_bytes = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -48,7 +55,7 @@ def read_cases(path: Path, *, repair: bool = False) -> list[CaseResult]:
                 "or run the benchmark into a new folder."
             ) from None
         try:
-            cases.append(CaseResult.model_validate(record))
+            cases.append(model.model_validate(record))
         except ValidationError as exc:
             raise DataFormatError(
                 f"{path}, line {number}: not a case result ({validation_message(exc)}). "
@@ -80,7 +87,7 @@ class ResultsWriter:
         if self._handle is not None:
             self._handle.close()
 
-    def write(self, result: CaseResult) -> None:
+    def write(self, result: BaseModel) -> None:
         assert self._handle is not None, "use ResultsWriter as a context manager"
         self._handle.write(result.model_dump_json() + "\n")
         self._handle.flush()

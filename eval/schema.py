@@ -70,6 +70,7 @@ class RunConfig(BaseModel):
     seed: int
     confidence_threshold: float
     model: str = Field(description="Likelihood model: 'structural' or the fitted model's path.")
+    llm: str = Field(default="kb", description="LLM roles and strategy; 'kb': none (issue 3).")
 
 
 class RunSummary(BaseModel):

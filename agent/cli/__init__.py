@@ -40,12 +40,25 @@ def _root(
 
 
 def _register() -> None:
-    from agent.cli import chat_cmd, data_cmd, eval_cmd, kb_cmd
+    from agent.cli import (
+        chat_cmd,
+        data_cmd,
+        doctors_cmd,
+        eval_cmd,
+        finetune_cmd,
+        index_cmd,
+        kb_cmd,
+        ui_cmd,
+    )
 
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(kb_cmd.app, name="kb")
     app.add_typer(eval_cmd.app, name="eval")
+    app.add_typer(doctors_cmd.app, name="doctors")
+    app.add_typer(index_cmd.app, name="index")
     app.command("chat")(chat_cmd.chat)
+    app.command("ui")(ui_cmd.ui)
+    app.command("finetune")(finetune_cmd.finetune)
 
 
 _register()

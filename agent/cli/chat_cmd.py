@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agent.cli.common import load_kb, settings_from
+from agent.cli.common import default_retriever, load_kb, settings_from, with_online_sources
 from agent.errors import DdxError
+from agent.llm import options as llm_options
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from agent.llm.client import LLMClient
     from agent.session import ConsultationSession, Turn
     from retrieval.ddxplus_kb import KnowledgeBase
     from simulator.ddxplus_patient import SimulatedPatient
@@ -28,6 +30,12 @@ def chat(
     sex: str | None = typer.Option(None, "--sex", help="M or F."),
     complaint: str | None = typer.Option(
         None, "--complaint", help="Chief complaint: an evidence code (E_91) or words to search."
+    ),
+    say: str | None = typer.Option(
+        None,
+        "--say",
+        help="The patient's first message in free text ('fever since Monday, no cough'): "
+        "every symptom it names, present or denied, becomes a finding.",
     ),
     patient_file: Path | None = typer.Option(
         None, "--patient-file", help="DDXPlus patient CSV: a simulated patient answers."
@@ -47,6 +55,27 @@ def chat(
     resume: str | None = typer.Option(None, "--resume", help="Continue a saved consultation."),
     why: bool = typer.Option(True, "--why/--no-why", help="Show why each question is asked."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also save the report here."),
+    knowledge: bool = typer.Option(
+        True,
+        "--knowledge/--no-knowledge",
+        help="Cite the built-in DDXPlus knowledge index (built by `ddx index build --builtin "
+        "ddxplus`) for the leading candidates.",
+    ),
+    online: bool = typer.Option(
+        False,
+        "--online",
+        help="Also cite PubMed abstracts and Wikipedia summaries for the leading candidates "
+        "(sends condition names only; answers cached under the state folder).",
+    ),
+    doctor: str | None = llm_options.DOCTOR,
+    diagnoser: str | None = llm_options.DIAGNOSER,
+    strategy: str | None = llm_options.STRATEGY,
+    kb_name: str = typer.Option(
+        "ddxplus",
+        "--kb",
+        help="Knowledge base: ddxplus (common conditions) or hpo (rare diseases: describe the "
+        "phenotype in words or HPO ids with --say or when asked; yes/no questions follow).",
+    ),
 ) -> None:
     """Hold a consultation in the terminal with the embedded engine (no model weights).
 
@@ -61,12 +90,41 @@ def chat(
     from agent.report import to_markdown
     from agent.session import ConsultationSession
 
-    settings = settings_from(ctx, max_questions=questions, confidence_threshold=confidence)
+    settings = settings_from(
+        ctx,
+        max_questions=questions,
+        confidence_threshold=confidence,
+        doctor=doctor,
+        diagnoser=diagnoser,
+        strategy=strategy,
+    )
+    if kb_name == "hpo":
+        from agent.cli.hpo_chat import hpo_chat
+
+        hpo_chat(settings, say=say, resume=resume, why=why, markdown=markdown)
+        return
+    if kb_name != "ddxplus":
+        raise DdxError(f"--kb must be ddxplus or hpo, not {kb_name!r}.")
     kb = load_kb(settings)
     console = Console()
     simulated = _simulated_patient(kb, patient_file, patient) if patient_file else None
     with _checkpointer(settings.state_dir) as saver:
-        session = ConsultationSession(compile_graph(saver), embedded_context(kb, model))
+        from retrieval.doctors.recommend import with_doctors
+
+        retriever = (
+            default_retriever(settings, kb, lambda m: console.print(f"[dim]{m}[/]"))
+            if knowledge
+            else None
+        )
+        if online:
+            retriever = with_online_sources(settings, retriever, console.print)
+        context = with_doctors(embedded_context(kb, model, retriever), settings, kb)
+        from agent.llm.factory import role_clients
+        from agent.llm_agents.context import llm_context
+
+        clients = role_clients(settings)
+        context = llm_context(context, clients, strategy=settings.strategy)
+        session = ConsultationSession(compile_graph(saver), context)
         if resume:
             thread_id = resume
             turn = session.current(thread_id)
@@ -94,7 +152,9 @@ def chat(
                 intake = CaseIntake(
                     age=age if age is not None else _ask_age(),
                     sex=_check_sex(sex) if sex else _ask_sex(),
-                    findings={_pick_complaint(console, kb, complaint): True},
+                    findings=_say_findings(console, kb, say, clients.doctor)
+                    if say
+                    else {_pick_complaint(console, kb, complaint): True},
                     max_questions=settings.max_questions,
                     confidence_threshold=settings.confidence_threshold,
                 )
@@ -104,11 +164,23 @@ def chat(
     from agent.cli.render import render_report
 
     render_report(console, report)
+    _render_sources(console, report)
+    from agent.cli.doctors_cmd import render_report_doctors
+
+    render_report_doctors(console, report)
     if markdown:
         markdown.write_text(to_markdown(report), encoding="utf-8")
         console.print(f"saved {markdown}")
     if simulated is not None:
         console.print(f"[dim]ground truth: {simulated.record.pathology}[/]")
+
+
+def _render_sources(console: Console, report: Any) -> None:
+    """The knowledge the consultation retrieved, with its citations."""
+    if report.passages:
+        console.print("\n[bold]Sources[/]")
+        for passage in report.passages:
+            console.print(f"  [{passage.doc_id}] {passage.title} — {passage.source}", markup=False)
 
 
 def _converse(
@@ -162,6 +234,20 @@ def _simulated_patient(kb: KnowledgeBase, path: Path, number: int) -> SimulatedP
     if number > len(loaded.records):
         raise DdxError(f"{path} has {len(loaded.records)} usable patients; --patient {number}.")
     return SimulatedPatient(kb, loaded.records[number - 1])
+
+
+def _say_findings(
+    console: Console, kb: KnowledgeBase, message: str, doctor: LLMClient | None
+) -> dict[str, Any]:
+    """Findings read from a free-text first message (by the LLM doctor when there is one),
+    shown so the person can check them."""
+    from agent.llm_agents.intake import parse_message
+
+    reading = parse_message(kb, message, doctor)
+    for match in reading.matches:
+        said = "yes" if match.present else "no"
+        console.print(f"  understood: {kb.evidences[match.label].question} {said}")
+    return dict(reading.findings)
 
 
 def _check_sex(value: str) -> str:

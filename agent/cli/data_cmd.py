@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from agent.cli import finetune_cmd, rarebench_cmd
 from agent.cli.common import settings_from
 
 app = typer.Typer(
@@ -65,6 +66,10 @@ def fetch(
     for item in report.files:
         typer.echo(f"{item.action:<10} {item.path}")
     typer.echo(f"{len(report.files)} files of {dataset} in {report.folder}", err=True)
+
+
+app.command("rarebench-sim")(rarebench_cmd.rarebench_sim)
+app.command("dialogues")(finetune_cmd.dialogues)
 
 
 @app.command("check")

@@ -6,10 +6,14 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import load_kb, settings_from
+from agent.cli import eval_retrieval_cmd, rarebench_cmd
+from agent.cli.common import exit_if_cases_failed, exit_interrupted, load_kb, settings_from
 from agent.errors import DdxError
+from agent.llm import options as llm_options
 
 app = typer.Typer(help="Run benchmarks and compare runs.", no_args_is_help=True)
+app.command("retrieval")(eval_retrieval_cmd.retrieval)
+app.command("rarebench")(rarebench_cmd.rarebench)
 
 
 @app.command("ddxplus")
@@ -40,6 +44,14 @@ def ddxplus(
     model: Path | None = typer.Option(
         None, "--model", help="Likelihood model fitted with `ddx kb fit` (default: structural)."
     ),
+    doctor: str | None = llm_options.DOCTOR,
+    diagnoser: str | None = llm_options.DIAGNOSER,
+    patient: str | None = llm_options.PATIENT,
+    strategy: str | None = llm_options.STRATEGY,
+    cache: bool = llm_options.CACHE,
+    examples: Path | None = typer.Option(
+        None, "--examples", help="Solved patients (CSV) for the fewshot-knn strategy."
+    ),
 ) -> None:
     """Benchmark the consultation graph on DDXPlus patients, the simulator answering.
 
@@ -53,9 +65,21 @@ def ddxplus(
     from eval.ddxplus_bench import DdxPlusRequest, run_ddxplus
     from eval.report import LoadedRun, summary_table
 
-    settings = settings_from(ctx, confidence_threshold=confidence)
+    settings = settings_from(
+        ctx,
+        confidence_threshold=confidence,
+        doctor=doctor,
+        diagnoser=diagnoser,
+        patient=patient,
+        strategy=strategy,
+    )
     kb = load_kb(settings)
     console = Console(stderr=True)
+    from agent.llm_agents.ddxplus_roles import ddxplus_llm_roles
+
+    if examples is not None and examples.resolve() == patients.resolve():
+        raise DdxError("--examples must not be the evaluated --patients file.")
+    llm = ddxplus_llm_roles(settings, kb, cache=cache, examples=examples)
     request = DdxPlusRequest(
         patients=patients,
         out=out,
@@ -66,6 +90,7 @@ def ddxplus(
         full_profile=full_profile,
         confidence_threshold=settings.confidence_threshold,
         model_path=model,
+        llm=llm[0] if llm else None,
     )
     try:
         outcome = run_ddxplus(
@@ -74,24 +99,71 @@ def ddxplus(
             warn=lambda message: console.print(f"[yellow]warning:[/] {message}", highlight=False),
         )
     except KeyboardInterrupt:
-        typer.secho(
-            f"\ninterrupted: finished cases are saved in {out / 'cases.jsonl'}; "
-            "run the same command again to finish the rest.",
-            fg=typer.colors.YELLOW,
-            err=True,
-        )
-        raise typer.Exit(130) from None
+        raise exit_interrupted(out) from None
     run = LoadedRun(label=out.name, summary=outcome.summary, cases=[], budget=questions)
     Console().print(summary_table([run]))
     typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
-    if outcome.failures:
-        typer.secho(
-            f"{len(outcome.failures)} case(s) failed and were not recorded; "
-            "run the same command again to retry them.",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
+    exit_if_cases_failed(len(outcome.failures))
+
+
+@app.command("icraftmd")
+def icraftmd(
+    ctx: typer.Context,
+    cases: Path | None = typer.Option(
+        None,
+        "--cases",
+        help="iCraft-MD cases (JSONL) (default: DATA_DIR/icraftmd/dev_cases.jsonl).",
+        show_default=False,
+    ),
+    out: Path = typer.Option(..., "--out", help="Run folder; reuse it to resume."),
+    questions: int = typer.Option(10, "--questions", min=0, help="Question budget per case."),
+    mode: str = typer.Option(
+        "mc", "--mode", help="mc: choose among the options; open: rank diagnoses freely."
+    ),
+    rounds: int = typer.Option(
+        1, "--rounds", min=1, max=3, help="Refinement rounds (history → diagnosis), 1–3."
+    ),
+    concurrency: int = typer.Option(
+        1, "--concurrency", min=1, max=256, help="Cases in flight at once (LLM calls)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Run only this many cases."),
+    seed: int = typer.Option(0, "--seed", help="Seed for drawing the --limit cases."),
+    doctor: str | None = llm_options.DOCTOR,
+    diagnoser: str | None = llm_options.DIAGNOSER,
+    patient: str | None = llm_options.PATIENT,
+    strategy: str | None = llm_options.STRATEGY,
+    cache: bool = llm_options.CACHE,
+) -> None:
+    """Benchmark an LLM doctor on iCraft-MD dermatology cases, an LLM patient answering.
+
+    The doctor starts from the first sentence of the vignette and asks up to --questions
+    questions; the patient reveals only the case's facts. Summary (accuracy or GTPA@k, LLM
+    calls, invalid outputs, seconds) goes to OUT/summary.json.
+    """
+    from eval.icraftmd_command import run_from_options
+
+    if mode not in ("mc", "open"):
+        raise DdxError(f"--mode must be mc or open, not {mode!r}.")
+    settings = settings_from(
+        ctx, doctor=doctor, diagnoser=diagnoser, patient=patient, strategy=strategy
+    )
+    outcome = run_from_options(
+        settings,
+        cases_path=cases,
+        out=out,
+        questions=questions,
+        mode="mc" if mode == "mc" else "open",
+        rounds=rounds,
+        concurrency=concurrency,
+        limit=limit,
+        seed=seed,
+        cache=cache,
+        warn=lambda message: typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True),
+    )
+    for key, value in outcome.summary.items():
+        typer.echo(f"{key}: {value}")
+    typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
+    exit_if_cases_failed(len(outcome.failures))
 
 
 @app.command("report")

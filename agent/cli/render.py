@@ -51,13 +51,15 @@ def render_report(console: Console, report: FinalReport, top: int = 10) -> None:
     for exp in report.explanations:
         flag = " [red](urgent)[/]" if exp.urgent else ""
         console.print(
-            f"\n[bold]{exp.name}[/]{flag} {exp.probability:.1%} · ICD-10 {exp.icd10 or '—'} "
-            f"· severity {exp.severity}"
+            f"\n[bold]{exp.name}[/]{flag} {exp.probability:.1%} · ICD-10 {exp.icd10 or '—'}"
+            + (f" · severity {exp.severity}" if exp.severity else "")
         )
         for effect in exp.raised_by:
             console.print(f"  [green]+[/] {effect.statement}")
         for effect in exp.lowered_by:
             console.print(f"  [red]-[/] {effect.statement}")
+        if exp.not_yet_asked:
+            console.print(f"  [dim]not yet asked: {', '.join(exp.not_yet_asked)}[/]")
     console.print(
         f"\n{report.questions_asked} questions asked; stopped: {report.stop_reason}.\n"
         f"[italic]{report.disclaimer}[/]"

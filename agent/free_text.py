@@ -1,0 +1,260 @@
+"""Free text → findings without an LLM: clause splitting, negation, embedding match.
+
+A person's first message ("I've had a fever for two days but no cough, denies chest pain") is
+split into clauses, each clause into list items, and every item keeps whether a negation cue
+("no", "denies", "without", "not", "negative for", …) governs it. The item, with its cue and
+first-person lead-ins stripped, is embedded and matched by cosine similarity against a list of
+labelled texts (for DDXPlus: the knowledge base's yes/no questions rewritten as statements).
+An item matches the best label above a threshold, or nothing: a message that matches nothing
+returns an empty list, which callers must report rather than treat as "healthy".
+
+The encoder is injected (:class:`TextEncoder`); :func:`default_encoder` loads the project's
+shared sentence encoder from ``retrieval.embeddings``, so there is one loader for the project.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from agent.findings import Findings
+    from retrieval.ddxplus_kb import KnowledgeBase
+
+FloatMatrix = np.ndarray[Any, np.dtype[np.float32]]
+
+DEFAULT_THRESHOLD = 0.55
+"""Cosine similarity below which an item matches nothing (all-MiniLM-L6-v2 scale)."""
+
+_CLAUSE_BREAK = re.compile(r"[.;!?\n]+|\b(?:but|however|although|though|whereas|yet)\b", re.I)
+_ITEM_BREAK = re.compile(r",|\band\b|\bor\b|\bnor\b|/", re.I)
+_NEGATION_CUE = re.compile(
+    r"^(?:"
+    r"no|not|never|none|without|denies|denied|deny|negative for|free of|absence of|"
+    r"(?:i|he|she|they|we|patient)?\s*(?:do|does|did|has|have|had|is|am|are|was|were)"
+    r"\s*(?:not|n't)(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
+    r"(?:i|he|she|they|we)?\s*(?:don't|doesn't|didn't|haven't|hasn't|hadn't|isn't|aren't|"
+    r"wasn't|weren't|can't|cannot)(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
+    r"no (?:history of|sign of|signs of|evidence of)"
+    r")\b\s*(?:any\s+)?",
+    re.I,
+)
+_AFFIRMATIVE_RESET = re.compile(
+    r"^(?:(?:i|he|she|they|we|patient)\s+)?(?:have|has|had|got|reports?|complains? of|"
+    r"with|feel|feels|notice[sd]?|am|is|there is|there's)\b",
+    re.I,
+)
+_LEAD_IN = re.compile(
+    r"^(?:(?:i|he|she|they|we|the patient|patient|my (?:child|son|daughter|wife|husband))"
+    r"(?:\s+|(?=')))?"
+    r"(?:(?:'ve|'s|'m|have|has|had|got|am|is|are|was|were|feel|feels|felt|reports?|"
+    r"complains? of|suffer(?:s|ed)? from|been|having|experiencing|noticed?)\b\s*){0,3}"
+    r"(?:some|a|an|the|any|lots of|a lot of|really|very|quite)?\s*",
+    re.I,
+)
+_QUESTION_LEAD = re.compile(
+    r"^(?:do|did|does|have|has|are|is|were|was)\s+you\s+(?:currently\s+|ever\s+|recently\s+)?"
+    r"(?:have|had|been|feel|felt|experienc(?:e|ed|ing)|notic(?:e|ed|ing)|suffer(?:ed)? from|"
+    r"take|taken)?\s*",
+    re.I,
+)
+
+
+class TextEncoder(Protocol):
+    """Maps texts to L2-normalised vectors (one row per text)."""
+
+    def __call__(self, texts: Sequence[str]) -> FloatMatrix: ...
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One item of a message: the words that name a finding, and whether they were negated."""
+
+    text: str
+    negated: bool
+    source: str
+    """The clause as written, for showing the person what was understood."""
+
+
+class LabelledText(BaseModel):
+    """A text to match against, with the label it stands for (an evidence code, a fact id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    text: str
+
+
+class ClauseMatch(BaseModel):
+    """A clause of the message matched to a label."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    present: bool = Field(description="False when a negation cue governed the clause.")
+    score: float = Field(description="Cosine similarity of the clause and the label's text.")
+    clause: str = Field(description="The clause as the person wrote it.")
+
+
+def split_clauses(text: str) -> list[Clause]:
+    """Split a message into items, each with its negation.
+
+    A negation cue governs the rest of its clause's list ("no fever, cough or chills" negates
+    all three) until an affirmative verb resets it ("denies cough and has a fever").
+    """
+    items: list[Clause] = []
+    for raw_clause in _CLAUSE_BREAK.split(text):
+        clause = raw_clause.strip(" ,")
+        if not clause:
+            continue
+        negated = False
+        for raw_item in _ITEM_BREAK.split(clause):
+            item = _normalise(raw_item)
+            if not item:
+                continue
+            cue = _NEGATION_CUE.match(item)
+            if cue and cue.end() > 0:
+                negated = True
+                item = item[cue.end() :].strip()
+            elif _AFFIRMATIVE_RESET.match(item):
+                negated = False
+            core = _strip_lead_in(item)
+            if core:
+                items.append(Clause(text=core, negated=negated, source=clause))
+    return items
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("’", "'")).strip(" ,.-:").lower()
+
+
+def _strip_lead_in(text: str) -> str:
+    stripped = _LEAD_IN.sub("", text, count=1).strip()
+    return stripped or text
+
+
+def question_as_statement(question: str) -> str:
+    """'Do you have a fever (measured or felt)?' → 'a fever (measured or felt)'."""
+    text = question.strip().rstrip("?").strip()
+    return _QUESTION_LEAD.sub("", text, count=1).strip() or text
+
+
+class FreeTextMatcher:
+    """Matches the items of a message against labelled texts by embedding similarity."""
+
+    def __init__(
+        self,
+        labels: Sequence[LabelledText],
+        encoder: TextEncoder,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        if not labels:
+            raise ValueError("FreeTextMatcher needs at least one labelled text")
+        self.labels = list(labels)
+        self.encoder = encoder
+        self.threshold = threshold
+        self._label_vectors = encoder([label.text for label in self.labels])
+
+    def rank(self, text: str, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Every label (or every allowed one) with its similarity to the whole text, best
+        first: for mapping one short text (an LLM's question) onto one label."""
+        scores = self.encoder([_normalise(text)])[0] @ self._label_vectors.T
+        ranked = [
+            (label.label, float(score))
+            for label, score in zip(self.labels, scores, strict=True)
+            if allowed is None or label.label in allowed
+        ]
+        return sorted(ranked, key=lambda pair: -pair[1])
+
+    def match(self, text: str) -> list[ClauseMatch]:
+        """One match per label (the best-scoring clause), in the order the clauses came."""
+        clauses = split_clauses(text)
+        if not clauses:
+            return []
+        vectors = self.encoder([clause.text for clause in clauses])
+        scores = vectors @ self._label_vectors.T
+        best: dict[str, tuple[int, ClauseMatch]] = {}
+        for i, clause in enumerate(clauses):
+            j = int(np.argmax(scores[i]))
+            score = float(scores[i, j])
+            if score < self.threshold:
+                continue
+            label = self.labels[j].label
+            found = ClauseMatch(
+                label=label, present=not clause.negated, score=round(score, 4), clause=clause.source
+            )
+            if label not in best or score > best[label][1].score:
+                best[label] = (i, found)
+        return [match for _, match in sorted(best.values(), key=lambda pair: pair[0])]
+
+
+def ddxplus_labels(kb: KnowledgeBase) -> list[LabelledText]:
+    """The knowledge base's yes/no questions as statements (other kinds need a follow-up)."""
+    from retrieval.ddxplus_kb import EvidenceKind
+
+    return [
+        LabelledText(label=code, text=question_as_statement(ev.question))
+        for code, ev in kb.evidences.items()
+        if ev.kind is EvidenceKind.BINARY
+    ]
+
+
+def findings_from_matches(matches: Sequence[ClauseMatch]) -> Findings:
+    """Yes/no findings from matches (labels are binary evidence codes)."""
+    return {match.label: match.present for match in matches}
+
+
+def default_encoder() -> TextEncoder:
+    """The project's shared sentence encoder (loaded once by ``retrieval.embeddings``)."""
+    from retrieval.embeddings import load_encoder
+
+    encoder = load_encoder()
+
+    def encode(texts: Sequence[str]) -> FloatMatrix:
+        return encoder.encode(texts)
+
+    return encode
+
+
+_matchers: dict[int, tuple[KnowledgeBase, FreeTextMatcher]] = {}
+
+
+def ddxplus_matcher(
+    kb: KnowledgeBase, encoder_factory: Callable[[], TextEncoder] = default_encoder
+) -> FreeTextMatcher:
+    """The intake matcher of one knowledge base, built once per process."""
+    cached = _matchers.get(id(kb))
+    if cached is None or cached[0] is not kb:  # the kb is kept, so its id is never reused
+        cached = (kb, FreeTextMatcher(ddxplus_labels(kb), encoder_factory()))
+        _matchers[id(kb)] = cached
+    return cached[1]
+
+
+def read_intake(kb: KnowledgeBase, message: str, matcher: FreeTextMatcher | None = None) -> Intake:
+    """The findings a first message states, or a DdxError saying nothing was understood.
+
+    At least one finding must be present: a consultation needs a chief complaint, and "no
+    fever" alone gives the engine nothing to start from.
+    """
+    from agent.errors import DdxError
+
+    matches = (matcher or ddxplus_matcher(kb)).match(message)
+    if not any(match.present for match in matches):
+        raise DdxError(
+            "Could not find a symptom in that message; describe it in other words, e.g. "
+            "'fever and a sore throat, no cough', or use --complaint."
+        )
+    return Intake(findings=findings_from_matches(matches), matches=matches)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a first message was read as: findings, and the clauses behind them."""
+
+    findings: Findings
+    matches: list[ClauseMatch]

@@ -1,0 +1,1 @@
+"""Rare-disease reasoning over the HPO knowledge base: ranking, explanations, questioning."""

@@ -1,0 +1,19 @@
+"""The consultation context for rare diseases: the HPO knowledge base and phenotype roles."""
+
+from __future__ import annotations
+
+from agent.context import ConsultContext
+from agent.phenotype.catalogue import HpoCatalogue
+from agent.phenotype.roles import PhenotypeDiagnoser, PhenotypeHistoryTaker
+from retrieval.hpo_kb import HpoKnowledgeBase
+
+
+def hpo_context(kb: HpoKnowledgeBase) -> ConsultContext[HpoKnowledgeBase]:
+    """The phenotype reasoner in every role; no rare disease is flagged urgent."""
+    diagnoser = PhenotypeDiagnoser(kb)
+    return ConsultContext(
+        kb=kb,
+        history_taker=PhenotypeHistoryTaker(diagnoser),
+        diagnoser=diagnoser,
+        findings_catalogue=HpoCatalogue(kb),
+    )

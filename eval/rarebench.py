@@ -1,0 +1,126 @@
+"""`ddx eval rarebench`: a resumable, parallel RareBench run over the HPO knowledge base.
+
+Same run-folder layout and resume rules as ``ddx eval ddxplus``: ``run.json`` fixes the run,
+``cases.jsonl`` grows as cases finish, ``summary.json`` is rewritten at the end. Records whose
+terms are all unknown to the knowledge base are reported and skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.errors import DdxError
+from data.locations import require_existing
+from eval.ddxplus_bench import file_sha256, select_cases
+from eval.parallel import CaseFailure
+from eval.rarebench_cases import PhenotypeCaseRunner
+from eval.rarebench_matching import DiseaseMatcher, load_disease_mapping
+from eval.rarebench_schema import (
+    PhenotypeCaseResult,
+    RareBenchConfig,
+    RareBenchSummary,
+    summarize_rarebench,
+)
+from eval.run_folder import run_in_folder
+from eval.schema import SUMMARY_FILE
+from retrieval.hpo_kb import HpoKnowledgeBase
+from simulator.phenotype_records import OPENING_SHARE, PhenotypeRecord, load_phenotype_records
+
+MAPPING_FILE = "disease_mapping.json"
+
+
+@dataclass(frozen=True)
+class RareBenchRequest:
+    cases: Path
+    out: Path
+    questions: int = 10
+    workers: int = 1
+    limit: int | None = None
+    seed: int = 0
+    full_profile: bool = False
+    opening_share: float = OPENING_SHARE
+    confidence_threshold: float = 0.95
+    mapping: Path | None = None
+    """RareBench's disease_mapping.json (names for name matching); None: match by id only."""
+
+
+@dataclass
+class RareBenchOutcome:
+    summary: RareBenchSummary
+    failures: list[CaseFailure] = field(default_factory=list)
+    newly_run: int = 0
+
+
+def usable_records(
+    kb: HpoKnowledgeBase, records: list[PhenotypeRecord]
+) -> tuple[list[PhenotypeRecord], list[str]]:
+    """Records with at least one phenotype term the knowledge base knows, and the others."""
+    kept, dropped = [], []
+    for record in records:
+        if any(kb.resolve(term) is not None for term in record.phenotype):
+            kept.append(record)
+        else:
+            dropped.append(record.case_id)
+    return kept, dropped
+
+
+def run_rarebench(
+    kb: HpoKnowledgeBase, request: RareBenchRequest, warn: Callable[[str], None]
+) -> RareBenchOutcome:
+    """Run (or finish) a RareBench run and write ``summary.json``; returns the summary."""
+    path = require_existing(request.cases, "a RareBench JSONL file")
+    loaded = load_phenotype_records(path)
+    for problem in loaded.problems():
+        warn(f"{path.name} {problem} (skipped)")
+    records, unknown = usable_records(kb, loaded.records)
+    if unknown:
+        warn(f"{len(unknown)} record(s) have no HPO term the knowledge base knows: skipped")
+    if not records:
+        raise DdxError(f"{path} has no record with a known HPO term.")
+    mapping = load_disease_mapping(request.mapping) if request.mapping else {}
+    selected = select_cases(records, request.limit, request.seed)
+    config = RareBenchConfig(
+        cases=str(path.resolve()),
+        cases_sha256=file_sha256(path),
+        questions=request.questions,
+        full_profile=request.full_profile,
+        opening_share=request.opening_share,
+        limit=request.limit,
+        seed=request.seed,
+        knowledge_base=kb.version,
+    )
+    matcher = DiseaseMatcher(kb, mapping)
+    runner = PhenotypeCaseRunner(
+        kb,
+        matcher,
+        selected,
+        questions=request.questions,
+        full_profile=request.full_profile,
+        opening_share=request.opening_share,
+        confidence_threshold=request.confidence_threshold,
+    )
+    run = run_in_folder(
+        request.out,
+        config,
+        runner,
+        [record.case_id for record in selected],
+        PhenotypeCaseResult,
+        lambda case: case.case_id,
+        workers=request.workers,
+        description="RareBench",
+        warn=warn,
+    )
+    summary = summarize_rarebench(
+        run.cases,
+        skipped=len(loaded.skipped) + len(unknown),
+        seconds=run.seconds,
+        n_diseases=kb.n_diseases,
+        questions_budget=request.questions,
+        full_profile=request.full_profile,
+        label=request.out.name,
+    )
+    summary_path = request.out / SUMMARY_FILE
+    summary_path.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return RareBenchOutcome(summary=summary, failures=run.failures, newly_run=run.newly_run)

@@ -1,0 +1,124 @@
+"""The persisted index of a doctor directory: first-stage search and section embeddings.
+
+A directory can hold 10^5 profiles, so neither search nor the criteria-aware scorer may embed
+profiles at query time. One index folder holds:
+
+* ``search/`` — the project's knowledge index (``retrieval.index``: BM25 with the jieba-aware
+  tokenizer + FAISS dense, fused) over one document per profile; it refuses to load against
+  another model or a changed directory file;
+* ``sections.npz`` — the embedding of every distinct profile piece (``DoctorProfile.sections``)
+  with the model name and the directory's hash, written atomically.
+
+After :meth:`DirectoryIndex.open`, ranking 1,000 candidates embeds only the few criteria.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.errors import DataFormatError
+from retrieval.doctors.profiles import Directory, DoctorProfile
+from retrieval.doctors.rationale import EMBED_BATCH, DenseMatcher
+from retrieval.documents import Document
+
+if TYPE_CHECKING:
+    from retrieval.embeddings import Encoder
+    from retrieval.index import KnowledgeIndex
+
+TOKENIZER = "jieba"
+"""Chinese is segmented by jieba, everything else is stemmed English words."""
+SECTIONS_FILE = "sections.npz"
+SEARCH_DIR = "search"
+FIRST_STAGE_DEPTH = 100
+"""Candidates the first stage hands to the ranker (DrRank ranks ~100 per need)."""
+
+
+def profile_documents(directory: Directory) -> list[Document]:
+    """One searchable document per profile (its whole text; the headline as title)."""
+    return [
+        Document(id=p.id, title=p.headline(), text=p.text(), source=directory.path.name)
+        for p in directory.profiles
+    ]
+
+
+def default_index_dir(state_dir: Path, directory: Directory) -> Path:
+    """Where a directory's index lives unless told otherwise: one folder per file content."""
+    return state_dir / "doctor_index" / f"{directory.path.stem}-{directory.fingerprint}"
+
+
+@dataclass
+class DirectoryIndex:
+    """A directory with its loaded search index and section embeddings."""
+
+    directory: Directory
+    search: KnowledgeIndex
+    matcher: DenseMatcher
+    built: bool
+    """False when an existing index was reused."""
+
+    @classmethod
+    def open(
+        cls, directory: Directory, folder: Path, encoder: Encoder, *, progress: bool = True
+    ) -> DirectoryIndex:
+        """Load the index at ``folder``, building (or rebuilding) what is missing or stale."""
+        from retrieval.index import BuildSettings, KnowledgeIndex, build_index, tokenizer_named
+
+        settings = BuildSettings(model=encoder.name, tokenizer=TOKENIZER)
+        outcome = build_index(
+            profile_documents(directory),
+            folder / SEARCH_DIR,
+            settings=settings,
+            encoder=encoder,
+            tokenizer=tokenizer_named(TOKENIZER),
+            progress=progress,
+        )
+        search = KnowledgeIndex.load(
+            folder / SEARCH_DIR, encoder=encoder, tokenizer=tokenizer_named(TOKENIZER)
+        )
+        matcher = DenseMatcher(encoder)
+        texts = _section_texts(directory.profiles)
+        stamp = {"model": encoder.name, "corpus_hash": outcome.manifest.corpus_hash}
+        vectors = _read_sections(folder / SECTIONS_FILE, stamp, len(texts))
+        built = not outcome.reused or vectors is None
+        if vectors is None:
+            vectors = encoder.encode(texts, batch_size=EMBED_BATCH, progress=progress)
+            _write_sections(folder / SECTIONS_FILE, stamp, vectors)
+        matcher.remember(texts, vectors)
+        return cls(directory, search, matcher, built)
+
+    def candidates(self, need: str, k: int = FIRST_STAGE_DEPTH) -> list[DoctorProfile]:
+        """The ``k`` profiles the hybrid search finds for the need, best first."""
+        by_id = {p.id: p for p in self.directory.profiles}
+        hits = self.search.search(need, k, "hybrid")
+        return [by_id[h.document.id] for h in hits if h.document.id in by_id]
+
+
+def _section_texts(profiles: Sequence[DoctorProfile]) -> list[str]:
+    return list(dict.fromkeys(text for p in profiles for _, text in p.sections()))
+
+
+def _read_sections(path: Path, stamp: dict[str, str], count: int) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if json.loads(str(stored["stamp"])) != stamp:
+                return None
+            vectors = np.asarray(stored["vectors"], dtype=np.float32)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataFormatError(f"{path} is damaged ({exc}); delete it to rebuild.") from None
+    return vectors if len(vectors) == count else None
+
+
+def _write_sections(path: Path, stamp: dict[str, str], vectors: np.ndarray) -> None:
+    """Write to a temporary file and rename: a kill never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, stamp=np.array(json.dumps(stamp)), vectors=vectors)
+    temporary.replace(path)

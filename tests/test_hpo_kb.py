@@ -1,0 +1,158 @@
+"""The HPO knowledge base: building from the source files, cross-references, the cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import retrieval.hpo_kb as hpo_kb
+from agent.errors import MissingDataError
+from retrieval.hpo_kb import (
+    UNKNOWN_FREQUENCY,
+    HpoKnowledgeBase,
+    build_from_folder,
+    load_hpo_kb,
+    parse_frequency,
+)
+from tests.conftest import HPO_FIXTURE
+
+
+def test_parse_frequency_reads_every_source_format() -> None:
+    assert parse_frequency("HP:0040281") == pytest.approx(0.895)
+    assert parse_frequency("3/4") == pytest.approx(0.75)
+    assert parse_frequency("45%") == pytest.approx(0.45)
+    assert parse_frequency("") is None
+    assert parse_frequency("0/0") is None
+    with pytest.raises(ValueError):
+        parse_frequency("often")
+
+
+def test_only_phenotypic_abnormality_terms_are_kept(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    assert "HP:0000118" in mini_hpo_kb.term_ids
+    assert "HP:0000005" not in mini_hpo_kb.term_ids  # mode of inheritance
+    assert "HP:0000001" not in mini_hpo_kb.term_ids
+
+
+def test_ancestors_are_the_reflexive_transitive_closure(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    focal = kb.term_index("HP:0007359")
+    names = {kb.term_names[i] for i in kb.ancestors_of(focal)}
+    assert names == {
+        "Focal-onset seizure",
+        "Seizure",
+        "Abnormality of the nervous system",
+        "Phenotypic abnormality",
+    }
+
+
+def test_alternative_and_obsolete_ids_resolve(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    assert mini_hpo_kb.resolve("HP:0002279") == "HP:0001250"  # alt_id of Seizure
+    assert mini_hpo_kb.resolve("HP:0000999") == "HP:0001251"  # obsolete → Ataxia
+    assert mini_hpo_kb.resolve("HP:0000006") is None  # inheritance, not a phenotype
+    with pytest.raises(KeyError):
+        mini_hpo_kb.term_index("HP:9999999")
+
+
+def test_same_disease_under_omim_and_orpha_is_merged(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    d = kb.disease_index("ORPHA:1001")
+    assert d is not None and d == kb.disease_index("OMIM:100001")
+    assert kb.disease_ids[d] == "OMIM:100001"
+    assert kb.disease_xrefs[d] == ["OMIM:100001", "ORPHA:1001"]
+    terms, freqs = kb.disease_terms(d)
+    by_id = {kb.term_ids[t]: f for t, f in zip(terms, freqs, strict=True)}
+    assert by_id == {
+        "HP:0001250": pytest.approx(0.895),
+        "HP:0000252": pytest.approx(0.75),
+        "HP:0001251": UNKNOWN_FREQUENCY,
+        "HP:0007359": pytest.approx(0.545),  # from the ORPHA entry
+    }
+    assert kb.excluded[d, kb.term_index("HP:0000256")] == 1
+
+
+def test_excluded_frequency_and_unusable_diseases(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    delta = kb.disease_index("OMIM:100003")
+    assert delta is not None
+    assert kb.excluded[delta, kb.term_index("HP:0001250")] == 1  # frequency "Excluded (0%)"
+    assert kb.annotations[delta, kb.term_index("HP:0001251")] == pytest.approx(0.545)
+    assert kb.disease_index("DECIPHER:1") is None  # annotated to no phenotype term
+    assert kb.n_diseases == 4
+
+
+def test_cache_is_written_then_read_without_rebuilding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = load_hpo_kb(tmp_path, source=HPO_FIXTURE)
+    cached = list((tmp_path / "hpo").glob("hpo_kb-*.npz"))
+    assert len(cached) == 1
+
+    def refuse(folder: Path) -> HpoKnowledgeBase:
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(hpo_kb, "build_from_folder", refuse)
+    loaded = load_hpo_kb(tmp_path, source=HPO_FIXTURE)
+    assert loaded.term_ids == built.term_ids
+    assert loaded.disease_xrefs == built.disease_xrefs
+    assert loaded.aliases == built.aliases
+    assert loaded.term_synonyms == built.term_synonyms
+    assert loaded.version == "2099-01-01"
+    for name in ("parents", "ancestors", "annotations", "excluded"):
+        assert (getattr(loaded, name) != getattr(built, name)).nnz == 0
+
+
+def test_corrupt_cache_is_rebuilt_and_changed_source_gets_a_new_cache(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(HPO_FIXTURE, source)
+    cache = tmp_path / "cache"
+    load_hpo_kb(cache, source=source)
+    (path,) = (cache / "hpo").glob("*.npz")
+    path.write_bytes(b"not a cache")
+    assert load_hpo_kb(cache, source=source).n_diseases == 4
+    hpoa = source / "phenotype.hpoa"
+    hpoa.write_text(hpoa.read_text() + "ORPHA:9\tZeta\t\tHP:0001166\tx\tTAS\t\t\t\t\tP\tx\n")
+    os.utime(hpoa, (time.time() + 10, time.time() + 10))
+    assert load_hpo_kb(cache, source=source).n_diseases == 5
+    assert len(list((cache / "hpo").glob("*.npz"))) == 2
+
+
+def test_missing_source_files_are_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MissingDataError, match=r"hp\.obo"):
+        load_hpo_kb(tmp_path, source=tmp_path)
+
+
+def test_real_knowledge_base_loads_fast_and_merges_marfan(real_hpo_cache: Path) -> None:
+    started = time.perf_counter()
+    kb = load_hpo_kb(real_hpo_cache)
+    assert time.perf_counter() - started < 2.0
+    assert kb.n_diseases > 10_000 and kb.n_terms > 15_000
+    marfan = kb.disease_index("ORPHA:558")
+    assert marfan is not None and marfan == kb.disease_index("OMIM:154700")
+    assert kb.disease_names[marfan] == "Marfan syndrome"
+    assert np.all(kb.annotations.data != 0)
+
+
+def test_build_from_fixture_is_deterministic() -> None:
+    first = build_from_folder(HPO_FIXTURE)
+    second = build_from_folder(HPO_FIXTURE)
+    assert first.disease_ids == second.disease_ids
+    assert (first.annotations != second.annotations).nnz == 0
+
+
+def test_corpus_has_one_page_per_disease_with_frequencies(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    from retrieval.hpo_corpus import hpo_pages
+
+    pages = list(hpo_pages(mini_hpo_kb))
+    assert len(pages) == mini_hpo_kb.n_diseases
+    alpha = pages[0]
+    assert alpha.id == "hpo:OMIM:100001" and alpha.title == "Alpha syndrome"
+    assert alpha.url == "https://omim.org/entry/100001"
+    assert "(OMIM:100001, ORPHA:1001)" in alpha.text
+    assert "Very frequent (80–99%): Seizure." in alpha.text
+    assert "Frequency not given: Ataxia." in alpha.text
+    assert "Not a feature: Macrocephaly." in alpha.text

@@ -1,0 +1,166 @@
+"""The phenotype reasoner: propagation, frequencies, absent and excluded terms, questions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.phenotype.model import (
+    LikelihoodParams,
+    LikelihoodScorer,
+    ResnikScorer,
+    presence_probability,
+)
+from agent.phenotype.phrasing import first_sentence, term_question
+from agent.phenotype.roles import PhenotypeDiagnoser, PhenotypeHistoryTaker
+from agent.roles import ConsultationView
+from retrieval.hpo_kb import HpoKnowledgeBase
+
+
+def view(findings: dict[str, bool | None], asked: list[str] | None = None) -> ConsultationView:
+    return ConsultationView(
+        age=None,
+        sex=None,
+        findings=findings,
+        asked=asked or [],
+        differential=[],
+        max_questions=10,
+    )
+
+
+def ranking(kb: HpoKnowledgeBase, scores: np.ndarray) -> list[str]:
+    return [kb.disease_names[i] for i in np.argsort(-scores, kind="stable")]
+
+
+def test_presence_is_a_noisy_or_over_descendant_annotations(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    presence = presence_probability(kb, default_frequency=0.5).toarray()
+    alpha = kb.disease_index("OMIM:100001")
+    seizure = kb.term_index("HP:0001250")
+    nervous = kb.term_index("HP:0000707")
+    # Seizure 0.895 directly, Focal-onset seizure 0.545 below it.
+    assert presence[alpha, seizure] == pytest.approx(1 - (1 - 0.895) * (1 - 0.545))
+    # Nervous system also gets Ataxia (frequency unknown → 0.5).
+    assert presence[alpha, nervous] == pytest.approx(1 - (1 - 0.895) * (1 - 0.545) * 0.5)
+    beta = kb.disease_index("OMIM:100002")
+    assert presence[beta, seizure] == 0
+
+
+def test_record_length_scales_large_annotation_lists(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    full = presence_probability(kb, 0.5).toarray()
+    short = presence_probability(kb, 0.5, record_length=1.0).toarray()
+    alpha = kb.disease_index("OMIM:100001")
+    micro = kb.term_index("HP:0000252")
+    expected_terms = 0.895 + 0.75 + 0.5 + 0.545
+    assert short[alpha, micro] == pytest.approx(0.75 / expected_terms)
+    assert full[alpha, micro] == pytest.approx(0.75)
+
+
+def test_a_specific_term_supports_the_disease_annotated_with_its_ancestor(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    """Propagation upwards: a patient's Focal-onset seizure is a Seizure (Gamma has Seizure
+    only through an alternative id); Beta has nothing neurological."""
+    kb = mini_hpo_kb
+    scorer = LikelihoodScorer(kb)
+    focal = kb.term_index("HP:0007359")
+    scores = scorer.scores([focal], [])
+    order = ranking(kb, scores)
+    assert order[0] == "Alpha syndrome"
+    assert scores[kb.disease_index("ORPHA:1002")] > scores[kb.disease_index("OMIM:100002")]
+
+
+def test_a_general_term_supports_every_disease_with_a_term_below_it(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    kb = mini_hpo_kb
+    scores = LikelihoodScorer(kb).scores([kb.term_index("HP:0000707")], [])
+    beta = scores[kb.disease_index("OMIM:100002")]
+    assert scores[kb.disease_index("OMIM:100001")] > beta
+    assert scores[kb.disease_index("ORPHA:1002")] > beta
+
+
+def test_absent_and_excluded_terms_lower_a_disease(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    scorer = LikelihoodScorer(kb)
+    alpha = kb.disease_index("OMIM:100001")
+    gamma = kb.disease_index("ORPHA:1002")
+    ataxia = kb.term_index("HP:0001251")
+    seizure = kb.term_index("HP:0001250")
+    with_ataxia = scorer.scores([ataxia], [])
+    denied_seizure = scorer.scores([ataxia], [seizure])
+    assert denied_seizure[alpha] < with_ataxia[alpha]
+    assert denied_seizure[gamma] - with_ataxia[gamma] > denied_seizure[alpha] - with_ataxia[alpha]
+    macro = kb.term_index("HP:0000256")
+    ratios = scorer.term_ratios(macro)
+    assert ratios[alpha] < scorer.params.noise  # Alpha is annotated NOT to have macrocephaly
+    delta = kb.disease_index("OMIM:100003")
+    assert scorer.term_ratios(kb.term_index("HP:0007359"))[delta] < scorer.params.noise
+
+
+def test_confirmed_answers_weigh_more_than_volunteered_terms(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    kb = mini_hpo_kb
+    scorer = LikelihoodScorer(kb, LikelihoodParams(noise=0.9, answered_noise=0.1))
+    arachno = kb.term_index("HP:0001166")
+    gamma = kb.disease_index("ORPHA:1002")
+    assert scorer.scores([], [], [arachno])[gamma] > scorer.scores([arachno], [])[gamma] > 0
+
+
+def test_resnik_scores_by_the_most_informative_common_ancestor(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    kb = mini_hpo_kb
+    scorer = ResnikScorer(kb)
+    root = kb.term_index("HP:0000118")
+    assert scorer.information[root] == pytest.approx(0.0)
+    scores = scorer.scores([kb.term_index("HP:0000256")], [])  # macrocephaly
+    assert ranking(kb, scores)[0] == "Beta disease"
+
+
+def test_diagnoser_ranks_explains_and_lists_hallmarks(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    diagnoser = PhenotypeDiagnoser(kb)
+    consult = view({"HP:0001166": True, "HP:0001251": True, "HP:0000256": False})
+    ranked = diagnoser.diagnose(consult)
+    assert ranked[0].name == "Gamma syndrome"
+    assert sum(r.probability for r in ranked) == pytest.approx(1.0)
+    (gamma,) = diagnoser.explain(consult, ranked[:1], top_k=1)
+    assert {e.code for e in gamma.raised_by} >= {"HP:0001251", "HP:0001166"}
+    assert gamma.not_yet_asked == ["Seizure"]  # its one term nobody mentioned
+
+
+def test_history_taker_asks_a_separating_term_never_an_implied_one(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    kb = mini_hpo_kb
+    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb))
+    consult = view({"HP:0001251": True})  # ataxia: Alpha and Gamma both have it
+    question = taker.next_question(consult)
+    assert question is not None
+    assert question.kind == "B"
+    implied = {"HP:0001251", "HP:0000707", "HP:0000118"}  # ataxia and its ancestors
+    assert question.code not in implied
+    assert question.expected_gain > 0
+    assert question.text.startswith("Does the patient have ")
+    denied = view({"HP:0001251": True, "HP:0001250": False}, asked=["HP:0001250"])
+    again = taker.next_question(denied)
+    assert again is not None
+    assert again.code not in {"HP:0001250", "HP:0007359", *implied}  # below a "no": no too
+
+
+def test_question_text_is_plain_english(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    kb = mini_hpo_kb
+    text = term_question(kb, kb.term_index("HP:0001166"))
+    assert (
+        text
+        == "Does the patient have arachnodactyly (abnormally long and slender fingers and toes)?"
+    )
+    seizure = term_question(kb, kb.term_index("HP:0001250"))
+    assert seizure == (
+        "Does the patient have seizure (an intermittent abnormality of nervous system physiology)?"
+    )
+    assert first_sentence("One thing. Another thing.") == "One thing"
+    assert first_sentence("word " * 60, limit=20).endswith("…")

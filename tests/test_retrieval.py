@@ -1,0 +1,238 @@
+"""The retrieval agent in the consultation (passages with citations in the final report), the
+ranking metrics, and the `ddx index` / `ddx eval retrieval` commands on tiny fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.context import embedded_context
+from agent.graph import builder
+from agent.report import to_markdown
+from agent.roles import ConsultationView, Retriever
+from agent.session import Answer, ConsultationSession
+from agent.state import CaseIntake
+from eval.ir_metrics import evaluate_run, measure_for
+from retrieval.builtin_index import (
+    build_ddxplus_index,
+    ddxplus_retriever_if_built,
+    load_ddxplus_retriever,
+)
+from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.embeddings import Encoder
+from retrieval.index import IndexMismatchError
+from retrieval.knowledge_retriever import KnowledgeRetriever
+
+FIXTURES = Path(__file__).parent / "fixtures" / "retrieval"
+
+
+@pytest.fixture(scope="module")
+def index_root(tmp_path_factory: pytest.TempPathFactory, mini_kb: KnowledgeBase, encoder: Encoder):
+    root = tmp_path_factory.mktemp("indexes")
+    build_ddxplus_index(mini_kb, root, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def retriever(index_root: Path, mini_kb: KnowledgeBase) -> KnowledgeRetriever:
+    return load_ddxplus_retriever(mini_kb, index_root)
+
+
+def view(differential: list[tuple[str, float]], findings: dict[str, Any]) -> ConsultationView:
+    return ConsultationView(
+        age=30, sex="F", findings=findings, asked=[], differential=differential, max_questions=5
+    )
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    run = {"q1": {"a": 3.0, "b": 2.0, "c": 1.0}, "q2": {"x": 1.0}}
+    qrels = {"q1": {"b": 1, "c": 2}, "q2": {"y": 1}, "q3": {"z": 1}, "q4": {"a": 0}}
+    scores = evaluate_run(run, qrels, ["ndcg@10", "recall@100", "mrr@10", "map", "p@1"])
+    q1 = scores.per_query["q1"]
+    ideal = 3 / 1 + 1 / 1.5849625  # gains 2^2-1 and 2^1-1 at ranks 1 and 2 (trec nDCG: rel)
+    assert q1["mrr@10"] == pytest.approx(0.5)
+    assert q1["recall@100"] == pytest.approx(1.0)
+    assert q1["p@1"] == pytest.approx(0.0)
+    assert 0 < q1["ndcg@10"] < 1 and ideal > 0
+    assert scores.per_query["q3"] == dict.fromkeys(scores.means, 0.0)  # no results: counts 0
+    assert scores.skipped_queries == ["q4"]  # nothing relevant: not judged
+    assert scores.n_queries == 3
+    assert scores.means["mrr@10"] == pytest.approx(0.5 / 3)
+
+
+def test_unknown_metric_is_refused() -> None:
+    with pytest.raises(ValueError, match="Unknown metric"):
+        measure_for("bleu@4")
+    with pytest.raises(ValueError, match="cut-off"):
+        measure_for("recall")
+
+
+# -- the retrieval agent ----------------------------------------------------------------------
+
+
+def test_retriever_implements_the_protocol(retriever: KnowledgeRetriever) -> None:
+    assert isinstance(retriever, Retriever)
+
+
+def test_queries_name_the_leaders_and_their_separating_findings(
+    retriever: KnowledgeRetriever, mini_kb: KnowledgeBase
+) -> None:
+    leaders = [("Pneumonia", 0.6), ("Flu", 0.3), ("Measles", 0.1)]
+    findings = {"E_1": True, "E_10": True, "E_8": False}
+    separating = retriever.separating_findings(view(leaders, findings), ["Pneumonia", "Flu"])
+    fever_linked_to_all = all(
+        "E_1" in mini_kb.conditions[n].evidences for n in ("Pneumonia", "Flu")
+    )
+    assert fever_linked_to_all and all("fever" not in s.lower() for s in separating)
+    assert separating  # E_10 is Pneumonia's, not Flu's
+    queries = retriever.queries(view(leaders, findings))
+    assert [q.split(":")[0] for q in queries] == ["Pneumonia", "Flu", "Measles"]
+
+
+def test_retrieve_returns_each_leaders_page_with_its_citation(
+    retriever: KnowledgeRetriever,
+) -> None:
+    passages = retriever.retrieve(view([("Migraine", 0.7), ("Flu", 0.2)], {"E_3": True}))
+    assert [p.title for p in passages] == ["Migraine", "Flu"]
+    assert all(p.doc_id.startswith("ddxplus:") for p in passages)
+    assert all("DDXPlus" in p.source and "CC-BY 4.0" in p.source for p in passages)
+
+
+def test_consultation_report_cites_the_builtin_corpus(
+    mini_kb: KnowledgeBase, retriever: KnowledgeRetriever
+) -> None:
+    context = embedded_context(mini_kb, retriever=retriever)
+    session = ConsultationSession(builder.compile(checkpointer=InMemorySaver()), context)
+    intake = CaseIntake(age=30, sex="F", findings={"E_1": True}, max_questions=3)
+    turn = session.start("r", intake)
+    while turn.question is not None:
+        turn = session.answer("r", Answer.of_text("yes"))
+    report = turn.report
+    assert report is not None and report.passages
+    leaders = {r.name for r in report.differential[:3]}
+    assert {p.title for p in report.passages} & leaders
+    assert all(p.source.startswith("DDXPlus knowledge base") for p in report.passages)
+    retrievals = [e for e in turn.trace or [] if e["kind"] == "retrieval"]
+    assert retrievals and retrievals[0]["doc_ids"]
+    markdown = to_markdown(report)
+    assert "## Sources" in markdown and report.passages[0].doc_id in markdown
+
+
+def test_builtin_index_of_another_knowledge_base_is_refused(
+    index_root: Path, mini_kb: KnowledgeBase
+) -> None:
+    changed = mini_kb.model_copy(
+        update={
+            "conditions": {
+                **mini_kb.conditions,
+                "Flu": mini_kb.conditions["Flu"].model_copy(update={"severity": 1}),
+            }
+        }
+    )
+    with pytest.raises(IndexMismatchError, match="corpus changed"):
+        load_ddxplus_retriever(changed, index_root)
+    warnings: list[str] = []
+    assert ddxplus_retriever_if_built(changed, index_root, warnings.append) is None
+    assert "corpus changed" in warnings[0]
+
+
+def test_missing_builtin_index_means_no_retrieval_and_a_hint(
+    tmp_path: Path, mini_kb: KnowledgeBase
+) -> None:
+    warnings: list[str] = []
+    assert ddxplus_retriever_if_built(mini_kb, tmp_path, warnings.append) is None
+    assert "ddx index build --builtin ddxplus" in warnings[0]
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("DDX_DATA_DIR", "DDX_MAX_QUESTIONS", "DDX_CONFIDENCE_THRESHOLD", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+def test_chat_cites_the_builtin_index_once_built(
+    isolated: Path, mini_data_dir: Path, mini_patients_csv: Path, encoder: Encoder
+) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(mini_data_dir)]
+    before = runner.invoke(app, [*base, "chat", "--patient-file", str(mini_patients_csv)])
+    assert before.exit_code == 0, before.output
+    assert "ddx index build --builtin ddxplus" in before.output and "Sources" not in before.output
+
+    built = runner.invoke(app, [*base, "index", "build", "--builtin", "ddxplus"])
+    assert built.exit_code == 0, built.output
+    assert (isolated / "state" / "indexes" / "ddxplus" / "manifest.json").is_file()
+    again = runner.invoke(app, [*base, "index", "build", "--builtin", "ddxplus"])
+    assert "up to date" in again.output
+
+    markdown = isolated / "report.md"
+    after = runner.invoke(
+        app,
+        [*base, "chat", "--patient-file", str(mini_patients_csv), "--markdown", str(markdown)],
+    )
+    assert after.exit_code == 0, after.output
+    assert "Sources" in after.output and "[ddxplus:" in after.output
+    assert "## Sources" in markdown.read_text()
+    quiet = runner.invoke(
+        app, [*base, "chat", "--patient-file", str(mini_patients_csv), "--no-knowledge"]
+    )
+    assert "Sources" not in quiet.output
+
+
+def test_index_build_and_search_a_user_folder(isolated: Path, encoder: Encoder) -> None:
+    runner = CliRunner()
+    out = isolated / "notes-index"
+    built = runner.invoke(
+        app, ["index", "build", "--corpus", str(FIXTURES / "notes"), "--out", str(out)]
+    )
+    assert built.exit_code == 0, built.output
+    assert "skipped" in built.output and "latin1.txt: not UTF-8 text" in built.output
+    found = runner.invoke(app, ["index", "search", str(out), "swollen ankles", "--k", "1"])
+    assert found.exit_code == 0, found.output
+    assert "Heart failure" in found.output and "heart.md" in found.output
+
+
+def test_index_build_needs_a_corpus_or_a_builtin(isolated: Path) -> None:
+    result = CliRunner().invoke(app, ["index", "build", "--out", str(isolated / "x")])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, Exception)
+    assert "--corpus" in str(result.exception)
+
+
+def test_eval_retrieval_writes_the_summary(isolated: Path, encoder: Encoder) -> None:
+    out = isolated / "bench"
+    args = [
+        "eval", "retrieval",
+        "--corpus", str(FIXTURES / "corpus.jsonl"),
+        "--queries", str(FIXTURES / "queries.jsonl"),
+        "--qrels", str(FIXTURES / "qrels.tsv"),
+        "--out", str(out),
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("n_queries", "ndcg@10", "recall@100", "mrr@10", "index_seconds"):
+        assert key in summary
+    assert summary["n_queries"] == 5
+    assert summary["ndcg@10"] >= 0.8  # five easy queries over eight documents
+    assert summary["query_ms_p50"] > 0 and summary["query_ms_p95"] >= summary["query_ms_p50"]
+    assert not summary["index_reused"]
+    assert len((out / "per_query.jsonl").read_text().splitlines()) == 5
+    again = CliRunner().invoke(app, [*args, "--method", "bm25"])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "summary.json").read_text())["index_reused"]

@@ -1,0 +1,365 @@
+"""The Streamlit app driven through its real script with AppTest, on the mini knowledge base:
+a whole consultation, the history across restarts and users, the benchmarks page, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from retrieval.ddxplus_kb import KnowledgeBase
+from tests.test_ui_parts import ENGINE_VARIABLES
+from ui.facade import ConsultFacade
+from ui.state import FACADE_KEY
+
+APP = Path(__file__).parents[1] / "ui" / "app.py"
+RUNS = Path(__file__).parent / "fixtures" / "ui" / "eval-runs"
+TIMEOUT = 120  # the first complaint loads the sentence encoder (once per process)
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, mini_data_dir: Path, tmp_path: Path) -> Path:
+    """The app's environment: the mini knowledge base and a fresh state folder."""
+    monkeypatch.setenv("DDX_DATA_DIR", str(mini_data_dir))
+    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DDX_RUNS_DIR", str(RUNS))
+    for name in ("DDX_MAX_QUESTIONS", "DDX_CONFIDENCE_THRESHOLD", *ENGINE_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def open_app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r} among {[b.label for b in at.button]}"
+    matches[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def start(
+    at: AppTest,
+    complaint: str = "fever",
+    expected: str = "a fever: yes",
+    age: int = 30,
+    sex: str = "F",
+) -> AppTest:
+    at.number_input(key="intake_age").set_value(age)
+    at.radio(key="intake_sex").set_value(sex)
+    at.text_input(key="intake_text").input(complaint)
+    click(at, "Find the complaint")
+    assert at.radio(key="pick").options[0] == expected
+    return click(at, "Start consultation")
+
+
+def question_text(at: AppTest) -> str:
+    return str(at.subheader[0].value)
+
+
+def progress_text(at: AppTest) -> str:
+    return str(at.get("progress")[0].proto.text)
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("vega_lite_chart"))
+
+
+def facade_of(at: AppTest) -> ConsultFacade:
+    facade = at.session_state[FACADE_KEY]
+    assert isinstance(facade, ConsultFacade)
+    return facade
+
+
+def test_a_whole_consultation_by_buttons_and_by_text(app_env: Path) -> None:
+    at = open_app()
+    user = at.query_params["user"]
+    assert len(user) == 32
+
+    start(at)
+    first = question_text(at)
+    assert progress_text(at) == "Question 1 of 10"
+    assert any(c.value.startswith("Why this question: It ") for c in at.caption)
+    assert charts(at) == 1
+    before = list(facade_of(at).differential)
+
+    click(at, "No")
+    assert progress_text(at) == "Question 2 of 10"
+    assert question_text(at) != first
+    assert facade_of(at).differential != before  # the chart's data moved with the answer
+
+    at.text_input(key="typed_answer").input("no")
+    click(at, "Send")
+    assert progress_text(at) == "Question 3 of 10"
+
+    click(at, "Finish now")
+    assert [s.value for s in at.subheader] == ["Report"]
+    assert any("stopped: finished on request" in c.value for c in at.caption)
+    report = facade_of(at).report
+    assert report is not None
+    assert len(report.transcript) == 2  # the question left open is not in the transcript
+    assert report.transcript[0].question == first and report.transcript[0].value is False
+    assert at.expander[0].label.startswith(report.differential[0].name)
+    assert {"**For**", "**Against**"} <= {m.value for m in at.markdown}
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download the report (Markdown)"
+    assert "# Differential diagnosis" in facade_of(at).markdown()
+    assert at.query_params["user"] == user
+
+
+def test_a_typed_answer_that_does_not_fit_is_explained(app_env: Path) -> None:
+    at = start(open_app())
+    first = question_text(at)
+
+    at.text_input(key="typed_answer").input("maybe later")
+    click(at, "Send")
+
+    assert question_text(at) == first
+    assert any("yes, no, or don't know" in w.value for w in at.warning)
+
+
+def findings_of(at: AppTest) -> dict[str, object]:
+    facade = facade_of(at)
+    assert facade.thread_id is not None
+    snapshot = facade.engine.session.graph.get_state(
+        {"configurable": {"thread_id": facade.thread_id}}
+    )
+    return dict(snapshot.values["findings"])
+
+
+def test_a_choice_question_offers_one_button_per_choice(app_env: Path) -> None:
+    at = start(open_app(), complaint="pain", expected="pain somewhere: yes")
+    assert question_text(at) == "Have you traveled out of the country recently?"
+    labels = [b.label for b in at.main.button]
+    assert labels[:4] == ["Africa", "Asia", "None of these", "Don't know"]
+
+    click(at, "Asia")
+
+    assert findings_of(at)["E_7"] == "V_21"
+    now = facade_of(at).question
+    assert now is None or now.code != "E_7"
+
+
+def test_none_of_these_records_the_absent_value(app_env: Path) -> None:
+    at = start(open_app(), complaint="pain", expected="pain somewhere: yes")
+    click(at, "None of these")
+    assert findings_of(at)["E_7"] == "V_10"
+
+
+def test_urgent_conditions_raise_a_banner(app_env: Path) -> None:
+    at = start(open_app())
+
+    urgent = facade_of(at).urgent
+    assert urgent == ["Pneumonia"]  # severity 2 in the fixture, and not ruled out by a fever
+    assert any(e.value.startswith("Urgent: Pneumonia") for e in at.error)
+
+
+def test_a_consultation_resumes_after_a_restart_and_only_for_its_user(app_env: Path) -> None:
+    first = start(open_app())
+    click(first, "No")
+    user, thread = first.query_params["user"], first.query_params["consultation"]
+    waiting = question_text(first)
+
+    # The app restarts: nothing cached survives (a new engine and checkpoint connection), and
+    # the browser comes back with the same URL as a new session.
+    engine = facade_of(first).engine
+    st.cache_resource.clear()
+    again = open_app({"user": user, "consultation": thread})
+    assert facade_of(again).engine is not engine
+    assert question_text(again) == waiting
+    assert progress_text(again) == "Question 2 of 10"
+
+    # Same user without the consultation in the URL: the sidebar lists it; a click reopens it.
+    listed = open_app({"user": user})
+    assert [s.value for s in listed.subheader] == ["New consultation"]
+    item = [b for b in listed.sidebar.button if b.label.endswith("a fever: yes")]
+    assert len(item) == 1 and item[0].label.startswith("… 30 y F")
+    item[0].click()
+    listed.run()
+    assert question_text(listed) == waiting
+
+    # Another browser session: a fresh user who sees nothing, even given the thread id.
+    stranger = open_app({"consultation": thread})
+    assert stranger.query_params["user"] != user
+    assert [s.value for s in stranger.subheader] == ["New consultation"]
+    assert not [b for b in stranger.sidebar.button if "fever" in b.label]
+    assert "None yet." in [c.value for c in stranger.sidebar.caption]
+
+
+def test_the_history_page_lists_and_reopens(app_env: Path) -> None:
+    at = start(open_app())
+    click(at, "Finish now")
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    assert any("finished" in m.value and "a fever: yes" in m.value for m in at.markdown)
+    click(at, "Open")
+    assert [s.value for s in at.subheader] == ["Report"]
+
+
+def test_the_benchmarks_page_compares_runs_and_replays_a_case(app_env: Path) -> None:
+    at = open_app()
+    at.switch_page("pages/benchmarks.py").run()
+    assert not at.exception
+    runs = at.multiselect[0]
+    assert runs.options == ["broken", "q2", "q4/unsummarised"]
+    runs.set_value(["broken", "q2", "q4/unsummarised"]).run()
+    assert any(w.value.startswith("broken: ") for w in at.warning)  # explained, not crashed
+
+    summary = at.dataframe[0].value
+    assert list(summary.columns) == ["metric", "q2", "q4/unsummarised"]
+    gtpa1 = summary.set_index("metric").loc["gtpa@1"]
+    assert gtpa1["q2"] == "0.667" and gtpa1["q4/unsummarised"] == "1.000"
+    assert len(at.get("vega_lite_chart")) >= 2
+
+    at.selectbox(key="case_run").set_value("q2").run()
+    at.checkbox(key="misses_only").check().run()
+    assert at.selectbox(key="case_pick").options == ["102 · Pneumonia · truth ranked 2"]
+    assert [m.value for m in at.metric][:2] == ["Pneumonia", "2"]
+    steps = at.dataframe[1].value
+    assert list(steps["truth rank"]) == ["2", "2", "2"]
+    assert [t for t in at.table[0].value["question"]] == ["Question 1?", "Question 2?"]
+
+
+def test_invalid_settings_in_the_environment_are_explained(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DDX_CONFIDENCE_THRESHOLD", "2")
+    at = open_app()
+    assert any("confidence_threshold" in e.value for e in at.error), [e.value for e in at.error]
+    assert [t.value for t in at.title] == ["Settings"]
+
+    at.number_input(key="set_threshold").set_value(0.9)
+    click(at, "Apply")
+    assert any(s.value.startswith("Applied") for s in at.success)
+    assert not at.error
+    assert facade_of(at).limits.confidence_threshold == 0.9
+    at.switch_page("pages/consult.py").run()
+    assert [s.value for s in at.subheader] == ["New consultation"]
+
+
+def test_a_bad_data_folder_is_refused_and_the_old_settings_stay(app_env: Path) -> None:
+    at = open_app()
+    at.switch_page("pages/settings.py").run()
+    at.text_input(key="set_data_dir").input(str(app_env / "nowhere"))
+    click(at, "Apply")
+    assert any(
+        e.value.startswith("Settings not applied:") and "nowhere" in e.value for e in at.error
+    )
+
+    at.text_input(key="set_data_dir").input(str(facade_of(at).engine.data_dir))
+    at.number_input(key="set_budget").set_value(3)
+    click(at, "Apply")
+    at.switch_page("pages/consult.py").run()
+    start(at)
+    assert progress_text(at) == "Question 1 of 3"
+
+
+def test_the_knowledge_base_loads_once_per_process(app_env: Path) -> None:
+    one, two = open_app(), open_app()
+    assert facade_of(one) is not facade_of(two)
+    assert facade_of(one).engine is facade_of(two).engine
+
+
+def test_the_sidebar_lists_a_consultation_as_soon_as_it_starts(app_env: Path) -> None:
+    at = start(open_app())
+    assert [b.label for b in at.sidebar.button if "fever" in b.label] == [
+        "**… 30 y F · a fever: yes** (open)"
+    ]
+    click(at, "Finish now")
+    assert [b.label for b in at.sidebar.button if "fever" in b.label] == [
+        "**✓ 30 y F · a fever: yes** (open)"
+    ]
+
+
+def test_backends_per_role_are_checked_and_explained(app_env: Path) -> None:
+    at = open_app()
+    at.switch_page("pages/settings.py").run()
+    assert at.text_input(key="set_doctor").value == "kb"  # embedded by default
+    assert any("ddx index build" in i.value for i in at.info)  # why nothing is cited
+
+    at.text_input(key="set_doctor").input("telepathy:gpt")
+    click(at, "Apply")
+
+    assert any(e.value.startswith("Settings not applied:") for e in at.error)
+    assert facade_of(at).engine.settings.doctor == "kb"
+
+
+def test_the_doctors_page_explains_how_to_configure_a_directory(app_env: Path) -> None:
+    at = open_app()
+    at.switch_page("pages/doctors.py").run()
+    assert not at.exception
+    assert any("No doctor directory is configured" in i.value for i in at.info)
+
+
+def test_the_doctors_page_ranks_a_synthetic_directory(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, mini_kb: KnowledgeBase
+) -> None:
+    from retrieval.doctors import synth
+
+    directory = synth.write(synth.generate(mini_kb, 2, candidates=10), app_env / "syn.jsonl")
+    monkeypatch.setenv("DDX_DOCTOR_DIRECTORY", str(directory))
+    at = open_app()
+    at.switch_page("pages/doctors.py").run()
+    at.text_area(key="doctor_need").input("a doctor treating Pneumonia")
+    at.number_input(key="doctor_top").set_value(3)
+    click(at, "Rank doctors")
+
+    ranked = [e.label for e in at.expander if e.label[:2] in ("1.", "2.", "3.")]
+    assert len(ranked) == 3 and ranked[0].startswith("1. ")
+    assert any("candidates · ranker" in c.value for c in at.caption)
+
+    # The final report recommends doctors for the leading diagnosis too.
+    at.switch_page("pages/consult.py").run()
+    click(start(at), "Finish now")
+    report = facade_of(at).report
+    assert report is not None and report.doctors
+    assert f"**Doctors for {report.doctors_for}**" in [m.value for m in at.markdown]
+
+
+def reach(at: AppTest, code: str) -> AppTest:
+    """Answer "Don't know" until the question about ``code`` comes."""
+    for _ in range(12):
+        question = facade_of(at).question
+        assert question is not None, f"finished before {code}"
+        if question.code == code:
+            return at
+        click(at, "Don't know")
+    raise AssertionError(f"{code} was not asked")
+
+
+@pytest.fixture
+def long_consultations(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDX_MAX_QUESTIONS", "20")
+    monkeypatch.setenv("DDX_CONFIDENCE_THRESHOLD", "1.0")  # never stop for confidence
+
+
+def test_a_several_choice_question_is_answered_with_a_pick(long_consultations: None) -> None:
+    at = reach(start(open_app(), complaint="pain", expected="pain somewhere: yes"), "E_4")
+    assert at.multiselect[0].options == ["chest", "throat", "head"]  # "Where is the pain?"
+    click(at, "Answer")  # nothing picked yet: explained, not sent
+    assert any(w.value.startswith("Pick an answer first") for w in at.warning)
+
+    at.multiselect[0].set_value(["chest", "head"])
+    click(at, "Answer")
+
+    assert findings_of(at)["E_4"] == ["V_1", "V_3"]
+
+
+def test_a_scale_question_is_answered_with_a_slider(long_consultations: None) -> None:
+    at = start(open_app(), complaint="pain", expected="pain somewhere: yes")
+    click(reach(at, "E_4"), "Don't know")
+    reach(at, "E_5")  # "How intense is the pain?", 0-10
+
+    at.select_slider[0].set_value(7)
+    click(at, "Answer")
+
+    assert findings_of(at)["E_5"] == 7

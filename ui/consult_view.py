@@ -1,0 +1,164 @@
+"""The consult page: intake, then one question at a time with the differential beside it.
+
+Every action is a widget callback on the facade, so the page that renders after a click
+already shows the new question and differential (one script run per click).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from agent.findings import FindingValue, absent_value
+from agent.report import DISCLAIMER
+from agent.session import Answer, PendingQuestion
+from retrieval.ddxplus_kb import Value
+from ui.charts import differential_chart
+from ui.facade import ConsultFacade
+from ui.report_view import render_report
+
+AGE_KEY, SEX_KEY, COMPLAINT_KEY, PICK_KEY = "intake_age", "intake_sex", "intake_text", "pick"
+TYPED_KEY = "typed_answer"
+
+
+def render(facade: ConsultFacade) -> None:
+    st.title("Consult")
+    st.caption(DISCLAIMER)
+    # Fixed slots, filled or not, so the elements below keep their place between runs and the
+    # browser updates them in place instead of redrawing the page.
+    notice, banner = st.container(), st.container()
+    if facade.error:
+        notice.warning(facade.error)
+    if facade.urgent:
+        banner.error(
+            f"Urgent: {', '.join(facade.urgent)} cannot be ruled out (severe condition with "
+            "real probability). Consider immediate assessment.",
+            icon=":material/emergency:",
+        )
+    if facade.report is not None:
+        render_report(facade)
+    elif facade.question is not None:
+        _render_question(facade, facade.question)
+    else:
+        _render_intake(facade)
+
+
+# -- intake -----------------------------------------------------------------------------------
+
+
+def _render_intake(facade: ConsultFacade) -> None:
+    st.subheader("New consultation")
+    with st.form("intake"):
+        left, right = st.columns([1, 1])
+        left.number_input("Age (years)", min_value=0, max_value=130, value=None, key=AGE_KEY)
+        right.radio("Sex", ["F", "M"], index=None, horizontal=True, key=SEX_KEY)
+        st.text_input(
+            "Presenting complaint", placeholder="e.g. fever, chest pain, cough", key=COMPLAINT_KEY
+        )
+        st.form_submit_button(
+            "Find the complaint", type="primary", on_click=_find_complaints, args=(facade,)
+        )
+    if facade.complaints:
+        labels = [option.label for option in facade.complaints]
+        st.radio("Which of these did you mean?", labels, index=0, key=PICK_KEY)
+        st.button("Start consultation", type="primary", on_click=_start, args=(facade,))
+
+
+def _find_complaints(facade: ConsultFacade) -> None:
+    facade.find_complaints(str(st.session_state.get(COMPLAINT_KEY) or ""))
+
+
+def _start(facade: ConsultFacade) -> None:
+    labels = [option.label for option in facade.complaints]
+    picked = st.session_state.get(PICK_KEY)
+    option = facade.complaints[labels.index(picked)] if picked in labels else None
+    if option is None:
+        facade.error = "Pick one of the complaints first."
+        return
+    age = st.session_state.get(AGE_KEY)
+    facade.start(int(age) if age is not None else None, st.session_state.get(SEX_KEY), option)
+
+
+# -- one question -----------------------------------------------------------------------------
+
+
+def _render_question(facade: ConsultFacade, question: PendingQuestion) -> None:
+    ask, chart = st.columns([3, 2], gap="large")
+    with ask:
+        done = (question.number - 1) / question.budget if question.budget else 0.0
+        st.progress(min(done, 1.0), text=f"Question {question.number} of {question.budget}")
+        st.subheader(question.text, anchor=False)
+        st.caption(f"Why this question: {question.reason}")
+        if question.error:
+            st.warning(question.error)
+        _answer_buttons(facade, question)
+        with st.form("typed", clear_on_submit=True, border=False):
+            st.text_input("…or type the answer", key=TYPED_KEY, placeholder="yes / no / 2, 3")
+            st.form_submit_button("Send", on_click=_send_typed, args=(facade,))
+        st.button(
+            "Finish now", on_click=facade.finish_now, help="Write the report from what is known."
+        )
+    with chart:
+        st.markdown("**Current differential**")
+        st.vega_lite_chart(differential_chart(facade.differential, facade.urgent), width="stretch")
+
+
+def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
+    """One click per answer: yes / no / don't know, a button per choice, or a pick for
+    scales and several-choice questions."""
+    absent = absent_value(facade.engine.kb.evidence(question.code))
+    values = [value for _, value in question.choices]
+    options: list[tuple[str, Choice]]
+    if question.kind == "B":
+        options = [("Yes", True), ("No", False)]
+    elif values and all(isinstance(v, int) for v in values):
+        key = f"scale-{question.number}"
+        st.select_slider("How much, from 0 to 10?", options=values, key=key)
+        options = [("Answer", WidgetPick(key, {}))]
+    elif question.kind == "M":
+        key = f"multi-{question.number}"
+        st.multiselect("Pick all that apply", [label for label, _ in question.choices], key=key)
+        options = [("Answer", WidgetPick(key, dict(question.choices))), ("None of these", absent)]
+    else:
+        options = [*question.choices, ("None of these", absent)]
+    options.append(("Don't know", None))
+    for column, (label, choice) in zip(st.columns(len(options)), options, strict=True):
+        column.button(
+            label, key=f"answer-{label}", on_click=_reply, args=(facade, choice), width="stretch"
+        )
+
+
+@dataclass(frozen=True)
+class WidgetPick:
+    """An answer read from a widget when its button is clicked: a scale point (``labels``
+    empty) or the values of the labels picked in a multiselect."""
+
+    key: str
+    labels: dict[str, Value]
+
+    def read(self) -> FindingValue:
+        picked = st.session_state.get(self.key)
+        if not self.labels:
+            return picked if isinstance(picked, int) else None
+        return [self.labels[label] for label in picked or []] or None
+
+
+Choice = FindingValue | WidgetPick
+
+
+def _reply(facade: ConsultFacade, choice: Choice) -> None:
+    if isinstance(choice, WidgetPick):
+        value = choice.read()
+        if value is None:
+            facade.error = "Pick an answer first, or click Don't know."
+            return
+        facade.answer(Answer.of_value(value))
+    else:
+        facade.answer(Answer.of_value(choice))
+
+
+def _send_typed(facade: ConsultFacade) -> None:
+    text = str(st.session_state.get(TYPED_KEY) or "").strip()
+    if text:
+        facade.answer(Answer.of_text(text))

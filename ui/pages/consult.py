@@ -1,0 +1,10 @@
+"""Consult page (a Streamlit page script; the work is in ui.consult_view)."""
+
+from ui.consult_view import render
+from ui.history_view import render_sidebar
+from ui.state import current_facade
+
+facade = current_facade()
+if facade is not None:
+    render(facade)
+render_sidebar(facade)

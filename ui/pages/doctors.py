@@ -1,0 +1,10 @@
+"""Doctors page (a Streamlit page script; the work is in ui.doctors_view)."""
+
+from ui.doctors_view import render_doctors_page
+from ui.history_view import render_sidebar
+from ui.state import current_facade
+
+facade = current_facade()
+if facade is not None:
+    render_doctors_page(facade)
+render_sidebar(facade)
