@@ -7,15 +7,9 @@ and refuses to mix in results of different settings.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
@@ -24,14 +18,11 @@ from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
 from eval.metrics import summarize
 from eval.parallel import CaseFailure
 from eval.report import write_summary
-from eval.schema import CONFIG_FILE, CaseResult, RunConfig, RunSummary
+from eval.run_folder import file_sha256, run_in_folder, select_cases
+from eval.schema import CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import load_patients
-
-PROGRESS_FILE = "progress.json"
-
-RecordT = TypeVar("RecordT")
 
 
 @dataclass(frozen=True)
@@ -62,58 +53,6 @@ class DdxPlusOutcome:
     summary: RunSummary
     failures: list[CaseFailure] = field(default_factory=list)
     newly_run: int = 0
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def select_cases(records: list[RecordT], limit: int | None, seed: int) -> list[RecordT]:
-    """All records, or ``limit`` of them drawn with ``seed`` (kept in file order)."""
-    if limit is None or limit >= len(records):
-        return records
-    chosen = sorted(random.Random(seed).sample(range(len(records)), limit))
-    return [records[i] for i in chosen]
-
-
-def _check_config(out: Path, config: BaseModel) -> None:
-    """Write the run's config, or check it against the one a previous run wrote."""
-    path = out / CONFIG_FILE
-    if path.exists():
-        try:
-            previous = type(config).model_validate_json(path.read_text(encoding="utf-8"))
-        except ValueError:
-            raise DdxError(f"{path} is not a run configuration; use another --out.") from None
-        if previous != config:
-            changed = [
-                f"{name}: {getattr(previous, name)!r} → {getattr(config, name)!r}"
-                for name in type(config).model_fields
-                if getattr(previous, name) != getattr(config, name)
-            ]
-            raise DdxError(
-                f"{out} holds a run with other settings ({'; '.join(changed)}). "
-                "Use another --out, or delete that folder to start over."
-            )
-    else:
-        path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
-
-def _seconds_so_far(out: Path) -> float:
-    path = out / PROGRESS_FILE
-    if not path.exists():
-        return 0.0
-    try:
-        return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
-    except (ValueError, KeyError, TypeError):
-        return 0.0
-
-
-def _save_seconds(out: Path, seconds: float) -> None:
-    (out / PROGRESS_FILE).write_text(json.dumps({"seconds": round(seconds, 3)}) + "\n")
 
 
 def run_ddxplus(
@@ -153,7 +92,6 @@ def run_ddxplus(
         context=request.llm.context(kb, request.model_path) if request.llm else None,
         patient_factory=request.llm.patient if request.llm else SimulatedPatient,
     )
-    from eval.run_folder import run_in_folder  # imports this module's run-folder helpers
 
     out = request.out
     run = run_in_folder(

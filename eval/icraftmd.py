@@ -23,11 +23,10 @@ from tqdm import tqdm
 
 from agent.errors import DataFormatError, DdxError
 from agent.llm.base import LLMUnavailableError
-from eval.ddxplus_bench import _check_config, file_sha256
 from eval.icraftmd_cases import IcraftCase, IcraftCaseResult, IcraftSetup, run_case
 from eval.metrics import gtpa_at_k
-from eval.report import _atomic_write
-from eval.results_file import validation_message
+from eval.results_file import atomic_write, validation_message
+from eval.run_folder import check_config, file_sha256
 from eval.schema import CASES_FILE, SUMMARY_FILE
 
 FAILED_FILE = "failed.json"
@@ -118,7 +117,7 @@ def run_icraftmd(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
-    _check_config(out, config)  # refuses to resume a run made with other settings
+    check_config(out, config)  # refuses to resume a run made with other settings
     results_path = out / CASES_FILE
     done = {r.case_id for r in read_results(results_path)}
     todo = [case for case in cases if case.case_id not in done]
@@ -162,12 +161,12 @@ def run_icraftmd(
                 bar.update(1)
             refill()
     seconds = time.perf_counter() - started
-    _atomic_write(out / FAILED_FILE, json.dumps(failures, indent=2).encode("utf-8"))
+    atomic_write(out / FAILED_FILE, json.dumps(failures, indent=2).encode("utf-8"))
     wanted = {case.case_id for case in cases}
     results = [r for r in read_results(results_path) if r.case_id in wanted]
     summary = summarize(results, config.mode, seconds)
     summary["failed_cases"] = len(failures)
-    _atomic_write(out / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    atomic_write(out / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     if unavailable:
         raise LLMUnavailableError(
             f"{unavailable[0]} — {len(failures)} case(s) not run; they are listed in "

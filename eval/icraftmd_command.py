@@ -9,9 +9,9 @@ from agent.errors import DdxError, SettingsError
 from agent.llm.factory import role_clients
 from agent.settings import DdxSettings
 from data.locations import require_existing
-from eval.ddxplus_bench import select_cases
 from eval.icraftmd import IcraftOutcome, make_config, run_icraftmd
 from eval.icraftmd_cases import IcraftSetup, Mode, load_cases, solved_pool
+from eval.run_folder import select_cases
 
 DEFAULT_CASES = Path("icraftmd") / "dev_cases.jsonl"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from agent.errors import DdxError
 from data.locations import require_existing
-from eval.ddxplus_bench import file_sha256, select_cases
 from eval.parallel import CaseFailure
 from eval.rarebench_cases import PhenotypeCaseRunner
 from eval.rarebench_matching import DiseaseMatcher, load_disease_mapping
@@ -23,7 +22,7 @@ from eval.rarebench_schema import (
     RareBenchSummary,
     summarize_rarebench,
 )
-from eval.run_folder import run_in_folder
+from eval.run_folder import file_sha256, run_in_folder, select_cases
 from eval.schema import SUMMARY_FILE
 from retrieval.hpo_kb import HpoKnowledgeBase
 from simulator.phenotype_records import OPENING_SHARE, PhenotypeRecord, load_phenotype_records

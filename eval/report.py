@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from rich.table import Table
 
 from agent.errors import DataFormatError, MissingDataError
 from eval.metrics import accuracy_curve, summarize
-from eval.results_file import read_cases, validation_message
+from eval.results_file import atomic_write, read_cases, validation_message
 from eval.schema import (
     CASES_FILE,
     CONFIG_FILE,
@@ -46,21 +44,6 @@ class LoadedRun:
     summary: RunSummary
     cases: list[CaseResult]
     budget: int
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        tmp.chmod(0o644)  # mkstemp makes it private; these files are meant to be shared
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _read_summary(path: Path) -> RunSummary:
@@ -204,7 +187,7 @@ def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     ax.legend(loc="lower right")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
-    _atomic_write(out_path, buffer.getvalue())
+    atomic_write(out_path, buffer.getvalue())
     return out_path
 
 
@@ -215,5 +198,5 @@ def write_summary(run_dir: Path, summary: RunSummary) -> Path:
     """
     path = run_dir / SUMMARY_FILE
     text = json.dumps(summary.model_dump(by_alias=True), indent=2, allow_nan=False) + "\n"
-    _atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"))
     return path

@@ -7,6 +7,9 @@ ones are appended as they finish; wall time accumulates over resumed runs in
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,12 +19,68 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 from agent.errors import DdxError
-from eval.ddxplus_bench import _check_config, _save_seconds, _seconds_so_far
 from eval.parallel import CaseFailure, CaseRunner, run_cases
 from eval.results_file import ResultsWriter, read_results
-from eval.schema import CASES_FILE
+from eval.schema import CASES_FILE, CONFIG_FILE
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
+RecordT = TypeVar("RecordT")
+
+PROGRESS_FILE = "progress.json"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, recorded in run.json so a resume cannot mix input files."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def select_cases(records: list[RecordT], limit: int | None, seed: int) -> list[RecordT]:
+    """All records, or ``limit`` of them drawn with ``seed`` (kept in file order)."""
+    if limit is None or limit >= len(records):
+        return records
+    chosen = sorted(random.Random(seed).sample(range(len(records)), limit))
+    return [records[i] for i in chosen]
+
+
+def check_config(out: Path, config: BaseModel) -> None:
+    """Write the run's config, or check it against the one a previous run wrote."""
+    path = out / CONFIG_FILE
+    if path.exists():
+        try:
+            previous = type(config).model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError:
+            raise DdxError(f"{path} is not a run configuration; use another --out.") from None
+        if previous != config:
+            changed = [
+                f"{name}: {getattr(previous, name)!r} → {getattr(config, name)!r}"
+                for name in type(config).model_fields
+                if getattr(previous, name) != getattr(config, name)
+            ]
+            raise DdxError(
+                f"{out} holds a run with other settings ({'; '.join(changed)}). "
+                "Use another --out, or delete that folder to start over."
+            )
+    else:
+        path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def seconds_so_far(out: Path) -> float:
+    """Wall time of earlier runs into ``out`` (0 when unknown: a resumed run just restarts it)."""
+    path = out / PROGRESS_FILE
+    if not path.exists():
+        return 0.0
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+    except (ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def save_seconds(out: Path, seconds: float) -> None:
+    (out / PROGRESS_FILE).write_text(json.dumps({"seconds": round(seconds, 3)}) + "\n")
 
 
 @dataclass
@@ -51,13 +110,13 @@ def run_in_folder(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
-    _check_config(out, config)
+    check_config(out, config)
     cases_path = out / CASES_FILE
     done = {case_id_of(c) for c in read_results(cases_path, result_type, repair=True)}
     todo = [i for i, case_id in enumerate(case_ids) if case_id not in done]
     failures: list[CaseFailure] = []
     started = time.perf_counter()
-    previous_seconds = _seconds_so_far(out)
+    previous_seconds = seconds_so_far(out)
     try:
         with ResultsWriter(cases_path) as writer:
 
@@ -75,7 +134,7 @@ def run_in_folder(
                 already_done=len(case_ids) - len(todo),
             )
     finally:
-        _save_seconds(out, previous_seconds + time.perf_counter() - started)
+        save_seconds(out, previous_seconds + time.perf_counter() - started)
     wanted = set(case_ids)
     cases = [c for c in read_results(cases_path, result_type) if case_id_of(c) in wanted]
-    return FolderRun(cases, _seconds_so_far(out), failures, len(todo))
+    return FolderRun(cases, seconds_so_far(out), failures, len(todo))

@@ -16,10 +16,13 @@ from retrieval.ddxplus_corpus import ddxplus_pages
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.documents import Document
 from retrieval.embeddings import load_encoder
+from retrieval.hpo_corpus import hpo_pages
+from retrieval.hpo_kb import HpoKnowledgeBase
 from retrieval.index import BuildOutcome, BuildSettings, KnowledgeIndex, build_index
 from retrieval.knowledge_retriever import KnowledgeRetriever
 
 DDXPLUS = "ddxplus"
+HPO = "hpo"
 BUILTIN_CHUNKING = ChunkSettings()
 
 
@@ -35,6 +38,11 @@ def builtin_index_dir(index_root: Path, name: str) -> Path:
 def ddxplus_documents(kb: KnowledgeBase) -> list[Document]:
     """The DDXPlus pages as indexed (chunked like every corpus)."""
     return list(chunk_documents(ddxplus_pages(kb), BUILTIN_CHUNKING))
+
+
+def hpo_documents(kb: HpoKnowledgeBase) -> list[Document]:
+    """The HPO disease pages (one per disease, phenotypes with frequencies) as indexed."""
+    return list(chunk_documents(hpo_pages(kb), BUILTIN_CHUNKING))
 
 
 def build_ddxplus_index(

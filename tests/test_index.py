@@ -282,3 +282,17 @@ def test_chunks_keep_their_document_through_the_index(tmp_path: Path, documents)
     hits = loaded.search("pulmonary embolism clot", 5, "bm25", whole_documents=True)
     assert hits[0].document.parent_id == "d5"
     assert len({h.document.parent_id for h in hits}) == len(hits)
+
+
+def test_hpo_disease_pages_index_and_are_found_by_their_phenotypes(
+    tmp_path: Path, mini_hpo_kb
+) -> None:
+    from retrieval.builtin_index import hpo_documents
+
+    documents = hpo_documents(mini_hpo_kb)
+    assert len({d.part_of or d.id for d in documents}) == mini_hpo_kb.n_diseases
+    out = tmp_path / "hpo"
+    build_index(documents, out, settings=BuildSettings(components=("bm25",)))
+    hits = KnowledgeIndex.load(out).search("arachnodactyly", 3, "bm25", whole_documents=True)
+    assert hits and "Arachnodactyly" in hits[0].document.text
+    assert all("Arachnodactyly" in h.document.text for h in hits)

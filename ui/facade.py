@@ -69,20 +69,14 @@ def build_engine(settings: DdxSettings) -> Engine:
     """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.cli.common import default_retriever
-    from agent.context import embedded_context
+    from agent.assembly import ddxplus_context
     from agent.graph import compile_graph
-    from agent.llm.factory import role_clients
-    from agent.llm_agents.context import llm_context
     from retrieval.ddxplus_kb import load_from_data_dir
-    from retrieval.doctors.recommend import with_doctors
 
     kb = load_from_data_dir(settings.data_dir)
     history = HistoryStore(settings.state_dir)
     notes: list[str] = []
-    retriever = default_retriever(settings, kb, notes.append)
-    context = with_doctors(embedded_context(kb, None, retriever), settings, kb)
-    context = llm_context(context, role_clients(settings), strategy=settings.strategy)
+    context = ddxplus_context(settings, kb, notes.append)
     # One connection shared by every session's thread; SqliteSaver serialises access to it.
     # Write-ahead log without a disk flush per commit: an answer costs milliseconds, and a
     # power cut can lose at most the last answers, never corrupt the file.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agent.cli.common import default_retriever, load_kb, settings_from, with_online_sources
+from agent.cli.common import load_kb, settings_from
 from agent.errors import DdxError
 from agent.llm import options as llm_options
 
@@ -85,7 +85,7 @@ def chat(
     """
     from rich.console import Console
 
-    from agent.context import embedded_context
+    from agent.assembly import ddxplus_context
     from agent.graph import compile_graph
     from agent.report import to_markdown
     from agent.session import ConsultationSession
@@ -109,21 +109,18 @@ def chat(
     console = Console()
     simulated = _simulated_patient(kb, patient_file, patient) if patient_file else None
     with _checkpointer(settings.state_dir) as saver:
-        from retrieval.doctors.recommend import with_doctors
-
-        retriever = (
-            default_retriever(settings, kb, lambda m: console.print(f"[dim]{m}[/]"))
-            if knowledge
-            else None
-        )
-        if online:
-            retriever = with_online_sources(settings, retriever, console.print)
-        context = with_doctors(embedded_context(kb, model, retriever), settings, kb)
         from agent.llm.factory import role_clients
-        from agent.llm_agents.context import llm_context
 
         clients = role_clients(settings)
-        context = llm_context(context, clients, strategy=settings.strategy)
+        context = ddxplus_context(
+            settings,
+            kb,
+            lambda m: console.print(f"[dim]{m}[/]"),
+            model_path=model,
+            knowledge=knowledge,
+            online=online,
+            clients=clients,
+        )
         session = ConsultationSession(compile_graph(saver), context)
         if resume:
             thread_id = resume

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -12,7 +11,6 @@ from agent.settings import DdxSettings, load_settings
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from agent.roles import Retriever
     from retrieval.ddxplus_kb import KnowledgeBase
 
 
@@ -26,32 +24,6 @@ def load_kb(settings: DdxSettings) -> KnowledgeBase:
     from retrieval.ddxplus_kb import load_from_data_dir
 
     return load_from_data_dir(settings.data_dir)
-
-
-def index_root(settings: DdxSettings) -> Path:
-    """Where the built-in corpora's indexes live: ``<state dir>/indexes``."""
-    from retrieval.builtin_index import index_root_of
-
-    return index_root_of(settings.state_dir)
-
-
-def default_retriever(
-    settings: DdxSettings, kb: KnowledgeBase, warn: Callable[[str], None]
-) -> Retriever | None:
-    """The built-in DDXPlus retrieval agent when its index is built (None, with a hint)."""
-    from retrieval.builtin_index import ddxplus_retriever_if_built
-
-    return ddxplus_retriever_if_built(kb, index_root(settings), warn)
-
-
-def with_online_sources(
-    settings: DdxSettings, retriever: Retriever | None, warn: Callable[[str], None]
-) -> Retriever:
-    """``retriever`` followed by PubMed and Wikipedia (``--online``), cached on disk."""
-    from retrieval.online import CombinedRetriever, OnlineSettings, online_retriever
-
-    online = online_retriever(OnlineSettings(cache_dir=settings.state_dir / "online-cache"), warn)
-    return CombinedRetriever([retriever, online]) if retriever is not None else online
 
 
 def exit_interrupted(out: Path) -> typer.Exit:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agent.cli.common import index_root, load_kb, settings_from
+from agent.assembly import index_root
+from agent.cli.common import load_kb, settings_from
 from agent.errors import DdxError
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Build and query knowledge indexes (FAISS + BM25).", no_args_is_help=True)
 
-BUILTINS = ("ddxplus",)
+BUILTINS = ("ddxplus", "hpo")
 METHODS: dict[str, Method] = {"bm25": "bm25", "dense": "dense", "hybrid": "hybrid"}
 
 
@@ -54,8 +55,9 @@ def build(
     builtin: str | None = typer.Option(
         None,
         "--builtin",
-        help="Build a built-in corpus instead: 'ddxplus' (one page per condition) into "
-        "<state dir>/indexes/ddxplus, where consultations find it.",
+        help="Build a built-in corpus instead, into <state dir>/indexes/NAME: 'ddxplus' (one "
+        "page per condition; consultations find and cite it) or 'hpo' (one page per rare "
+        "disease from the HPO annotations, ~12,000 pages: add --bm25-only for a fast build).",
     ),
     model: str | None = typer.Option(
         None,
@@ -81,7 +83,7 @@ def build(
     where it stopped when the same command runs again, and never leaves a half index."""
     from rich.console import Console
 
-    from retrieval.builtin_index import DDXPLUS, ddxplus_documents
+    from retrieval.builtin_index import ddxplus_documents, hpo_documents
     from retrieval.corpus import load_corpus
     from retrieval.embeddings import load_encoder, model_name
     from retrieval.index import BuildSettings, build_index, tokenizer_named
@@ -96,8 +98,13 @@ def build(
                 f"Unknown built-in corpus {builtin!r}; choose from {', '.join(BUILTINS)}."
             )
         settings = settings_from(ctx)
-        documents = ddxplus_documents(load_kb(settings))
-        target = out or index_root(settings) / DDXPLUS
+        if builtin == "hpo":
+            from agent.cli.rarebench_cmd import load_hpo
+
+            documents = hpo_documents(load_hpo(settings))
+        else:
+            documents = ddxplus_documents(load_kb(settings))
+        target = out or index_root(settings) / builtin
     else:
         assert corpus is not None
         if out is None:
