@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run chat test lint typecheck unit bench clean
+.PHONY: install run chat test lint typecheck unit browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,18 @@ install: $(STAMP)
 
 # The main job: the app in the browser (consult, history, benchmarks, settings) on the embedded
 # engine (no model weights). The knowledge base is fetched into the data directory when it is
-# not there yet. PORT picks another port.
+# not there yet, and its knowledge index built once (seconds; "up to date" afterwards) so that
+# reports cite their sources. PORT picks another port.
 PORT ?= 8501
 run: install
 	$(BIN)/ddx data fetch ddxplus --kb-only --if-missing
+	$(BIN)/ddx index build --builtin ddxplus
 	$(BIN)/ddx ui --port $(PORT)
 
 # The same consultation in the terminal.
 chat: install
 	$(BIN)/ddx data fetch ddxplus --kb-only --if-missing
+	$(BIN)/ddx index build --builtin ddxplus
 	$(BIN)/ddx chat
 
 lint: install
@@ -34,7 +37,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy agent retrieval simulator eval data ui tests
 
-unit: install
+# The UI's browser test drives Debian's chromium through Playwright (never a browser download):
+# installed here when missing; without it (no apt, no sudo) that one test is skipped, saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; } \
+		|| echo "warning: could not install chromium; the browser test will be skipped" >&2; }
+
+unit: install browser
 	$(BIN)/pytest -n 2
 
 # What CI runs (.ci/run): style, types, then the whole suite.
