@@ -136,14 +136,18 @@ def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]
 
 
 def diagnose(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
-    """Update the differential from everything known so far."""
+    """Update the differential from everything known so far (with the diagnoser's rationale
+    when its ranking carries one, as the LLM diagnoser's does)."""
     ranked = runtime.context.diagnoser.diagnose(view_of(state))
     differential = [[r.name, round(r.probability, 6)] for r in ranked]
-    entry = {
+    entry: dict[str, Any] = {
         "kind": "diagnosis",
         "questions": len(state["asked"]),
         "top": differential[:SNAPSHOT_SIZE],
     }
+    rationale = getattr(ranked, "rationale", "")
+    if rationale:
+        entry["rationale"] = str(rationale)
     return {"differential": differential, "needs_diagnosis": False, "trace": [entry]}
 
 
@@ -187,10 +191,10 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         for e in state["trace"]
         if e["kind"] == "answer"
     ]
+    diagnoses = [e for e in state["trace"] if e["kind"] == "diagnosis"]
     history = [
         DifferentialSnapshot(questions=e["questions"], top=[(n, p) for n, p in e["top"]])
-        for e in state["trace"]
-        if e["kind"] == "diagnosis"
+        for e in diagnoses
     ]
     report = FinalReport(
         differential=ranked,
@@ -201,6 +205,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         transcript=transcript,
         findings=state["findings"],
         history=history,
+        rationale=diagnoses[-1].get("rationale", "") if diagnoses else "",
         passages=[Passage.model_validate(p) for p in state["passages"]],
     )
     if ctx.doctor_finder is not None and ranked:

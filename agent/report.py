@@ -59,6 +59,9 @@ class FinalReport(BaseModel):
     transcript: list[TranscriptEntry]
     findings: dict[str, FindingValue]
     history: list[DifferentialSnapshot]
+    rationale: str = Field(
+        default="", description="The LLM diagnoser's reasoning behind the final differential."
+    )
     passages: list[Passage] = Field(default_factory=list)
     doctors_for: str = Field(default="", description="The diagnosis the doctors are for.")
     doctors: list[RecommendedDoctor] = Field(
@@ -85,6 +88,8 @@ def to_markdown(report: FinalReport) -> str:
     for i, item in enumerate(report.differential[:10], start=1):
         lines.append(f"| {i} | {item.name} | {item.probability:.1%} |")
     lines.append("")
+    if report.rationale:
+        lines += [f"Rationale: {report.rationale}", ""]
     for exp in report.explanations:
         lines.append(f"## {exp.name} ({exp.probability:.1%}, ICD-10 {exp.icd10 or '—'})")
         if exp.raised_by:

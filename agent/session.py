@@ -6,6 +6,7 @@ It hides LangGraph's invoke/interrupt/resume mechanics behind three calls — :m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -122,6 +123,29 @@ class ConsultationSession:
         checkpointer = self.graph.checkpointer
         if isinstance(checkpointer, BaseCheckpointSaver):
             checkpointer.delete_thread(thread_id)
+
+    def consult_to_end(
+        self, thread_id: str, intake: CaseIntake, answer: Callable[[str], FindingValue]
+    ) -> FinalReport:
+        """A whole consultation, ``answer`` (a simulated patient) answering each asked code; the
+        thread is forgotten afterwards. What the batch benchmarks run per case."""
+        turn = self.start(thread_id, intake)
+        while turn.question is not None:
+            turn = self.answer(thread_id, Answer.of_value(answer(turn.question.code)))
+        self.forget(thread_id)
+        assert turn.report is not None, "a turn without a question carries the report"
+        return turn.report
+
+
+def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
+    """A session for a benchmark worker: an in-memory checkpointer, written only when a
+    consultation pauses or ends ("exit") — the same graph, without a write per step that nobody
+    will ever resume from."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.graph import compile_graph
+
+    return ConsultationSession(compile_graph(InMemorySaver()), context, durability="exit")
 
 
 @dataclass(frozen=True)

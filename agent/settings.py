@@ -7,7 +7,7 @@ Order: an explicit argument (CLI option or constructor keyword) > the environmen
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +17,11 @@ from agent.errors import SettingsError
 
 def _default_state_dir() -> Path:
     return Path.home() / ".local" / "state" / "ddx"
+
+
+Strategy = Literal["standard", "cot", "fewshot-knn", "hybrid"]
+"""The LLM diagnosis strategies (agent/llm_agents/diagnosis.py)."""
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 
 class DdxSettings(BaseSettings):
@@ -51,7 +56,7 @@ class DdxSettings(BaseSettings):
     )
     patient: str = Field(default="kb", description="Simulated patient backend (DDX_PATIENT).")
     judge: str = Field(default="kb", description="Judge backend (DDX_JUDGE).")
-    strategy: Literal["standard", "cot", "fewshot-knn", "hybrid"] = Field(
+    strategy: Strategy = Field(
         default="standard", description="LLM diagnosis strategy (DDX_STRATEGY)."
     )
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM call.")

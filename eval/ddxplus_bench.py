@@ -8,7 +8,7 @@ and refuses to mix in results of different settings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.context import ConsultContext
@@ -16,25 +16,23 @@ from agent.errors import DdxError
 from data.locations import require_existing
 from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
 from eval.metrics import summarize
-from eval.parallel import CaseFailure
-from eval.report import write_summary
-from eval.run_folder import file_sha256, run_in_folder, select_cases
+from eval.run_folder import (
+    BenchOutcome,
+    RunRequest,
+    file_sha256,
+    finish_run,
+    run_in_folder,
+    select_cases,
+)
 from eval.schema import CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import load_patients
 
 
-@dataclass(frozen=True)
-class DdxPlusRequest:
+@dataclass(frozen=True, kw_only=True)
+class DdxPlusRequest(RunRequest):
     patients: Path
-    out: Path
-    questions: int = 10
-    workers: int = 1
-    limit: int | None = None
-    seed: int = 0
-    full_profile: bool = False
-    confidence_threshold: float = 0.95
     model_path: Path | None = None
     llm: LLMRoles | None = None
     """LLM roles (issue 3): who plays them, recorded in run.json; None: the engine only."""
@@ -48,11 +46,7 @@ class LLMRoles:
     patient: PatientFactory
 
 
-@dataclass
-class DdxPlusOutcome:
-    summary: RunSummary
-    failures: list[CaseFailure] = field(default_factory=list)
-    newly_run: int = 0
+DdxPlusOutcome = BenchOutcome[RunSummary]
 
 
 def run_ddxplus(
@@ -93,9 +87,8 @@ def run_ddxplus(
         patient_factory=request.llm.patient if request.llm else SimulatedPatient,
     )
 
-    out = request.out
     run = run_in_folder(
-        out,
+        request.out,
         config,
         runner,
         [record.case_id for record in selected],
@@ -111,7 +104,6 @@ def run_ddxplus(
         seconds=run.seconds,
         questions_budget=request.questions,
         full_profile=request.full_profile,
-        label=out.name,
+        label=request.out.name,
     )
-    write_summary(out, summary)
-    return DdxPlusOutcome(summary=summary, failures=run.failures, newly_run=run.newly_run)
+    return finish_run(request.out, summary, run)

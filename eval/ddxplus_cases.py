@@ -11,10 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent.context import ConsultContext
-from agent.findings import is_present
-from agent.session import Answer, ConsultationSession
+from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
-from eval.schema import CaseResult, StepSnapshot, TranscriptTurn
+from eval.schema import CaseResult, steps_of, transcript_of
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord
@@ -44,13 +43,7 @@ def run_case(
         max_questions=0 if full_profile else questions,
         confidence_threshold=confidence_threshold,
     )
-    thread_id = record.case_id
-    turn = session.start(thread_id, intake)
-    while turn.question is not None:
-        turn = session.answer(thread_id, Answer.of_value(patient.answer(turn.question.code)))
-    session.forget(thread_id)
-    report = turn.report
-    assert report is not None
+    report = session.consult_to_end(record.case_id, intake, patient.answer)
     ranking = [item.name for item in report.differential]
     truth_rank = (
         ranking.index(record.pathology) + 1 if record.pathology in ranking else len(ranking) + 1
@@ -64,22 +57,14 @@ def run_case(
         initial_evidence=record.initial_evidence,
         questions_asked=report.questions_asked,
         stop_reason=report.stop_reason,
-        transcript=[
-            TranscriptTurn(
-                code=t.code,
-                question=t.question,
-                answer=t.answer,
-                present=is_present(kb.evidences[t.code], t.value),
-            )
-            for t in report.transcript
-        ],
+        transcript=transcript_of(report),
         differential=[
             (item.name, item.probability)
             for item in report.differential
             if item.probability >= MIN_LISTED_PROBABILITY
         ],
         truth_rank=truth_rank,
-        steps=[StepSnapshot(questions=s.questions, top=s.top) for s in report.history],
+        steps=steps_of(report),
         reference_differential=record.differential,
         urgent_flags=report.urgent,
         seconds=round(time.perf_counter() - started, 6),
@@ -102,23 +87,14 @@ class DdxPlusCaseRunner:
         context: ConsultContext | None = None,
         patient_factory: PatientFactory = SimulatedPatient,
     ) -> None:
-        from langgraph.checkpoint.memory import InMemorySaver
-
         from agent.context import embedded_context
-        from agent.graph import compile_graph
 
         self.records = records
         self.questions = questions
         self.full_profile = full_profile
         self.confidence_threshold = confidence_threshold
         self.patient_factory = patient_factory
-        # Batch runs checkpoint only when a consultation pauses or ends ("exit"): the same
-        # graph, without a write per step that nobody will ever resume from.
-        self.session = ConsultationSession(
-            compile_graph(InMemorySaver()),
-            context or embedded_context(kb, model_path),
-            durability="exit",
-        )
+        self.session = batch_session(context or embedded_context(kb, model_path))
 
     def run(self, index: int) -> CaseResult:
         return run_case(

@@ -8,12 +8,11 @@ terms are all unknown to the knowledge base are reported and skipped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import DdxError
 from data.locations import require_existing
-from eval.parallel import CaseFailure
 from eval.rarebench_cases import PhenotypeCaseRunner
 from eval.rarebench_matching import DiseaseMatcher, load_disease_mapping
 from eval.rarebench_schema import (
@@ -22,34 +21,29 @@ from eval.rarebench_schema import (
     RareBenchSummary,
     summarize_rarebench,
 )
-from eval.run_folder import file_sha256, run_in_folder, select_cases
-from eval.schema import SUMMARY_FILE
+from eval.run_folder import (
+    BenchOutcome,
+    RunRequest,
+    file_sha256,
+    finish_run,
+    run_in_folder,
+    select_cases,
+)
 from retrieval.hpo_kb import HpoKnowledgeBase
 from simulator.phenotype_records import OPENING_SHARE, PhenotypeRecord, load_phenotype_records
 
 MAPPING_FILE = "disease_mapping.json"
 
 
-@dataclass(frozen=True)
-class RareBenchRequest:
+@dataclass(frozen=True, kw_only=True)
+class RareBenchRequest(RunRequest):
     cases: Path
-    out: Path
-    questions: int = 10
-    workers: int = 1
-    limit: int | None = None
-    seed: int = 0
-    full_profile: bool = False
     opening_share: float = OPENING_SHARE
-    confidence_threshold: float = 0.95
     mapping: Path | None = None
     """RareBench's disease_mapping.json (names for name matching); None: match by id only."""
 
 
-@dataclass
-class RareBenchOutcome:
-    summary: RareBenchSummary
-    failures: list[CaseFailure] = field(default_factory=list)
-    newly_run: int = 0
+RareBenchOutcome = BenchOutcome[RareBenchSummary]
 
 
 def usable_records(
@@ -120,6 +114,4 @@ def run_rarebench(
         full_profile=request.full_profile,
         label=request.out.name,
     )
-    summary_path = request.out / SUMMARY_FILE
-    summary_path.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    return RareBenchOutcome(summary=summary, failures=run.failures, newly_run=run.newly_run)
+    return finish_run(request.out, summary, run)

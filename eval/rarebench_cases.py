@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from agent.session import Answer, ConsultationSession
+from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.rarebench_matching import DiseaseMatcher
 from eval.rarebench_schema import PhenotypeCaseResult
-from eval.schema import StepSnapshot, TranscriptTurn
+from eval.schema import steps_of, transcript_of
 from retrieval.hpo_kb import HpoKnowledgeBase
 from simulator.phenotype_patient import PhenotypePatient
 from simulator.phenotype_records import PhenotypeRecord, opening_terms
@@ -42,13 +42,7 @@ def run_phenotype_case(
         max_questions=0 if full_profile else questions,
         confidence_threshold=confidence_threshold,
     )
-    thread_id = record.case_id
-    turn = session.start(thread_id, intake)
-    while turn.question is not None:
-        turn = session.answer(thread_id, Answer.of_value(patient.answer(turn.question.code)))
-    session.forget(thread_id)
-    report = turn.report
-    assert report is not None
+    report = session.consult_to_end(record.case_id, intake, patient.answer)
     ranking = [kb.disease_by_name(item.name) for item in report.differential]
     rank, kind = matcher.rank([d for d in ranking if d is not None], record.diseases)
     return PhenotypeCaseResult(
@@ -57,14 +51,11 @@ def run_phenotype_case(
         opening=list(given),
         questions_asked=report.questions_asked,
         stop_reason=report.stop_reason,
-        transcript=[
-            TranscriptTurn(code=t.code, question=t.question, answer=t.answer, present=t.present)
-            for t in report.transcript
-        ],
+        transcript=transcript_of(report),
         differential=[(i.name, round(i.probability, 6)) for i in report.differential[:LISTED]],
         truth_rank=rank,
         matched_by=kind,
-        steps=[StepSnapshot(questions=s.questions, top=s.top) for s in report.history],
+        steps=steps_of(report),
         seconds=round(time.perf_counter() - started, 6),
     )
 
@@ -84,9 +75,6 @@ class PhenotypeCaseRunner:
         opening_share: float,
         confidence_threshold: float,
     ) -> None:
-        from langgraph.checkpoint.memory import InMemorySaver
-
-        from agent.graph import compile_graph
         from agent.phenotype.context import hpo_context
 
         self.kb = kb
@@ -96,9 +84,7 @@ class PhenotypeCaseRunner:
         self.full_profile = full_profile
         self.opening_share = opening_share
         self.confidence_threshold = confidence_threshold
-        self.session = ConsultationSession(
-            compile_graph(InMemorySaver()), hpo_context(kb), durability="exit"
-        )
+        self.session = batch_session(hpo_context(kb))
 
     def run(self, index: int) -> PhenotypeCaseResult:
         return run_phenotype_case(

@@ -57,9 +57,13 @@ class RareBenchSummary(BaseModel):
     top3: float
     top10: float
     median_rank: float | None = Field(
-        description="Median rank of the truth; unranked cases count as one past the last."
+        description="Median rank of the truth; unranked cases count as one past the last "
+        "disease of the knowledge base."
     )
-    unranked: int = Field(description="Cases whose diagnosis is not in the knowledge base.")
+    unranked: int = Field(
+        description="Cases whose diagnosis is not in the listed differential (the top 200 "
+        "diseases) or not in the knowledge base at all."
+    )
     avg_questions: float
     matched_by: dict[str, int]
     seconds: float

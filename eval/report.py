@@ -1,9 +1,10 @@
 """Reading finished (or killed) benchmark runs back, and showing them side by side.
 
-A run folder holds the files described in :mod:`eval.schema`; this module loads them into a
-:class:`LoadedRun`, lays several runs out in a rich table, plots their accuracy curves, and
-writes ``summary.json``. Files are written atomically (temporary file, then rename) so a reader
-never sees half a summary or half a PNG.
+A run folder holds the files described in :mod:`eval.schema` (or, for ``ddx eval rarebench``,
+:mod:`eval.rarebench_schema`); this module loads them into a :class:`LoadedRun`, lays several
+runs out in a rich table, plots their accuracy curves, and writes ``summary.json``. Files are
+written atomically (temporary file, then rename) so a reader never sees half a summary or half
+a PNG.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 from rich.table import Table
 
 from agent.errors import DataFormatError, MissingDataError
 from eval.metrics import accuracy_curve, summarize
+from eval.rarebench_schema import RareBenchSummary
 from eval.results_file import atomic_write, read_cases, validation_message
 from eval.schema import (
     CASES_FILE,
@@ -31,6 +34,8 @@ from eval.schema import (
 
 MISSING = "—"
 
+SummaryT = TypeVar("SummaryT", RunSummary, RareBenchSummary)
+
 
 @dataclass(frozen=True)
 class LoadedRun:
@@ -38,19 +43,33 @@ class LoadedRun:
 
     ``label`` is the folder's name (how runs are told apart in tables and plots); ``budget`` is
     the largest number of questions any case reached, the x range of its accuracy curve.
+    ``cases`` are DDXPlus cases only: a RareBench run is read as its summary, since whether a
+    step's top disease is right needs the HPO knowledge base's id and name matching.
     """
 
     label: str
-    summary: RunSummary
+    summary: RunSummary | RareBenchSummary
     cases: list[CaseResult]
     budget: int
 
 
-def _read_summary(path: Path) -> RunSummary:
+def _read_summary(path: Path, model: type[SummaryT]) -> SummaryT:
     try:
-        return RunSummary.model_validate_json(path.read_bytes())
+        return model.model_validate_json(path.read_bytes())
     except ValidationError as exc:
         raise DataFormatError(f"{path}: not a run summary ({validation_message(exc)}).") from exc
+
+
+def _benchmark_of(run_dir: Path) -> str:
+    """The ``benchmark`` that run.json names ('ddxplus' when there is no run.json)."""
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        return "ddxplus"
+    try:
+        config = json.loads(path.read_bytes())
+    except ValueError:
+        raise DataFormatError(f"{path}: not a run configuration (not JSON).") from None
+    return str(config.get("benchmark", "ddxplus")) if isinstance(config, dict) else "ddxplus"
 
 
 def _read_config(path: Path) -> RunConfig | None:
@@ -75,7 +94,8 @@ def load_run(run_dir: Path) -> LoadedRun:
     When summary.json is missing (a run that was killed before writing it) the summary is
     recomputed from the cases; its ``seconds`` is then the sum of the per-case times, since the
     run's wall time was never recorded, and ``skipped`` is 0. A folder with a summary but no
-    cases.jsonl loads with no cases.
+    cases.jsonl loads with no cases. A RareBench run (``benchmark`` in run.json) loads as its
+    summary alone, which it needs.
 
     A killed run can leave the last line of cases.jsonl half written, so a LAST line that is
     not valid JSON is skipped silently. Any other bad line (invalid JSON before the end, or
@@ -93,9 +113,23 @@ def load_run(run_dir: Path) -> LoadedRun:
         raise MissingDataError(
             f"{run_dir} has neither {CASES_FILE} nor {SUMMARY_FILE}: is it a benchmark run folder?"
         )
+    benchmark = _benchmark_of(run_dir)
+    if benchmark not in ("ddxplus", "rarebench"):
+        raise DataFormatError(
+            f"{run_dir} holds {benchmark} results; reports read DDXPlus and RareBench runs "
+            f"(see its {SUMMARY_FILE})."
+        )
+    if benchmark == "rarebench":
+        if not summary_path.is_file():
+            raise MissingDataError(
+                f"{run_dir} has no {SUMMARY_FILE} yet: run the same `ddx eval rarebench` "
+                "command again to finish the run and write it."
+            )
+        rare = _read_summary(summary_path, RareBenchSummary)
+        return LoadedRun(label=run_dir.name, summary=rare, cases=[], budget=rare.questions_budget)
     cases = read_cases(cases_path)
     if summary_path.is_file():
-        summary = _read_summary(summary_path)
+        summary = _read_summary(summary_path, RunSummary)
     else:
         config = _read_config(run_dir / CONFIG_FILE)
         summary = summarize(
@@ -116,32 +150,39 @@ def _format(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {count}" for key, count in value.items()) or MISSING
     return str(value)
 
 
-def summary_table(runs: Sequence[LoadedRun]) -> Table:
-    """Runs side by side: one column per run, one row per metric in RunSummary order.
+def summary_rows(runs: Sequence[LoadedRun]) -> list[tuple[str, list[str]]]:
+    """(metric, one formatted cell per run), metrics in summary-field order under their
+    published names (``gtpa@1`` …); a metric a run lacks (a RareBench run has no ``ddr``, a
+    DDXPlus one no ``top10``) shows as '—'. The ``label`` field names the column instead.
 
-    Floats show 3 decimals, counts as integers, and a metric a run lacks as '—'. The ``label``
-    field is the column header rather than a row.
+    Floats show 3 decimals, counts as integers.
     """
+    dumps = [run.summary.model_dump(by_alias=True, exclude={"label"}) for run in runs]
+    metrics = list(dict.fromkeys(name for dump in dumps for name in dump))
+    return [(name, [_format(dump.get(name)) for dump in dumps]) for name in metrics]
+
+
+def summary_table(runs: Sequence[LoadedRun]) -> Table:
+    """Runs side by side: one column per run, one row per metric (see :func:`summary_rows`)."""
     table = Table(title="Benchmark runs")
     table.add_column("metric", style="bold")
     for run in runs:
         table.add_column(run.label, justify="right")
-    for name, field in RunSummary.model_fields.items():
-        if name == "label":
-            continue
-        cells = [_format(getattr(run.summary, name)) for run in runs]
-        table.add_row(field.alias or name, *cells)
+    for name, cells in summary_rows(runs):
+        table.add_row(name, *cells)
     return table
 
 
 def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     """Plot GTPA@1 against the number of questions asked, one line per run, to a PNG.
 
-    Shows where extra questions stop paying off. Runs without cases (summary only) have no
-    curve and are left out; if none has cases there is nothing to draw and
+    Shows where extra questions stop paying off. Runs without cases (summary only, or RareBench
+    runs) have no curve and are left out; if none has cases there is nothing to draw and
     :class:`MissingDataError` is raised. Uses matplotlib's Agg canvas directly (no pyplot), so
     it needs no display and leaves no global figure state behind.
     """
@@ -191,7 +232,7 @@ def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     return out_path
 
 
-def write_summary(run_dir: Path, summary: RunSummary) -> Path:
+def write_summary(run_dir: Path, summary: RunSummary | RareBenchSummary) -> Path:
     """Write ``run_dir/summary.json`` with the published key names (``gtpa@1`` …), atomically.
 
     Atomic so a report read while the benchmark is still running never sees half a file.

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from agent.errors import DataFormatError, DdxError, MissingDataError
 from eval.ir_metrics import Qrels, evaluate_run
 from retrieval.chunking import ChunkSettings
+from retrieval.corpus import jsonl_rows
 from retrieval.index import BuildOutcome, BuildSettings, KnowledgeIndex, Method, build_index
 from retrieval.index.build import up_to_date
 from retrieval.index.knowledge_index import Fusion
@@ -79,21 +80,16 @@ def read_queries(path: Path, warn: Callable[[str], None]) -> dict[str, str]:
     if not path.is_file():
         raise MissingDataError(f"No queries file at {path}.")
     queries: dict[str, str] = {}
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw.decode("utf-8"))
-                qid = str(record.get("_id", record.get("id", ""))).strip()
-                text = str(record.get("text") or "").strip()
-            except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-                warn(f"{path.name} line {number}: not a JSON object in UTF-8; skipped")
-                continue
-            if not qid or not text:
-                warn(f"{path.name} line {number}: no id or no text; skipped")
-                continue
-            queries[qid] = text
+    for number, row in jsonl_rows(path):
+        if isinstance(row, str):
+            warn(f"{path.name} line {number}: {row}; skipped")
+            continue
+        qid = str(row.get("_id", row.get("id", ""))).strip()
+        text = str(row.get("text") or "").strip()
+        if not qid or not text:
+            warn(f"{path.name} line {number}: no id or no text; skipped")
+            continue
+        queries[qid] = text
     if not queries:
         raise DataFormatError(f"{path} holds no usable query.")
     return queries

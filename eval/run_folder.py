@@ -2,7 +2,8 @@
 
 ``run.json`` must match the run's config; cases already in ``cases.jsonl`` are skipped; new
 ones are appended as they finish; wall time accumulates over resumed runs in
-``progress.json``. What a case is and how a run is summarised stay with each benchmark.
+``progress.json``; ``summary.json`` is rewritten at the end. What a case is and how a run is
+summarised stay with each benchmark.
 """
 
 from __future__ import annotations
@@ -20,13 +21,38 @@ from pydantic import BaseModel
 
 from agent.errors import DdxError
 from eval.parallel import CaseFailure, CaseRunner, run_cases
+from eval.rarebench_schema import RareBenchSummary
+from eval.report import write_summary
 from eval.results_file import ResultsWriter, read_results
-from eval.schema import CASES_FILE, CONFIG_FILE
+from eval.schema import CASES_FILE, CONFIG_FILE, RunSummary
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 RecordT = TypeVar("RecordT")
+SummaryT = TypeVar("SummaryT", RunSummary, RareBenchSummary)
 
 PROGRESS_FILE = "progress.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRequest:
+    """The options every benchmark run takes besides its input file."""
+
+    out: Path
+    questions: int = 10
+    workers: int = 1
+    limit: int | None = None
+    seed: int = 0
+    full_profile: bool = False
+    confidence_threshold: float = 0.95
+
+
+@dataclass
+class BenchOutcome(Generic[SummaryT]):
+    """What a finished (or finished-again) benchmark run reports back to its command."""
+
+    summary: SummaryT
+    failures: list[CaseFailure] = field(default_factory=list)
+    newly_run: int = 0
 
 
 def file_sha256(path: Path) -> str:
@@ -138,3 +164,9 @@ def run_in_folder(
     wanted = set(case_ids)
     cases = [c for c in read_results(cases_path, result_type) if case_id_of(c) in wanted]
     return FolderRun(cases, seconds_so_far(out), failures, len(todo))
+
+
+def finish_run(out: Path, summary: SummaryT, run: FolderRun[ResultT]) -> BenchOutcome[SummaryT]:
+    """Write the run's ``summary.json`` and report the run back."""
+    write_summary(out, summary)
+    return BenchOutcome(summary=summary, failures=run.failures, newly_run=run.newly_run)

@@ -7,7 +7,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from agent.report import FinalReport
 
 CASES_FILE = "cases.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -28,6 +33,19 @@ class StepSnapshot(BaseModel):
 
     questions: int
     top: list[tuple[str, float]]
+
+
+def transcript_of(report: FinalReport) -> list[TranscriptTurn]:
+    """The report's questions and answers, as a case result records them."""
+    return [
+        TranscriptTurn(code=t.code, question=t.question, answer=t.answer, present=t.present)
+        for t in report.transcript
+    ]
+
+
+def steps_of(report: FinalReport) -> list[StepSnapshot]:
+    """The differential after each answer, as a case result records it."""
+    return [StepSnapshot(questions=s.questions, top=s.top) for s in report.history]
 
 
 class CaseResult(BaseModel):

@@ -62,14 +62,16 @@ def load_ddxplus_retriever(
     kb: KnowledgeBase, index_root: Path, *, model: str | None = None, leaders: int = 3
 ) -> KnowledgeRetriever:
     """The retrieval agent over the built-in DDXPlus index; IndexNotFoundError when it was
-    never built, IndexMismatchError when it was built from other release files or model."""
+    never built, IndexMismatchError when it was built from other release files or (given
+    ``model``) with another model. Without ``model`` the model the index was built with is
+    loaded (none for a BM25-only index)."""
     from retrieval.index.manifest import read_manifest
 
     directory = builtin_index_dir(index_root, DDXPLUS)
-    read_manifest(directory)  # cheap check first: no model load when there is no index
+    built = read_manifest(directory).settings  # cheap check first: no model load without one
     index = KnowledgeIndex.load(
         directory,
-        encoder=load_encoder(model),
+        encoder=load_encoder(model or built.model) if built.has_dense else None,
         expected_corpus_hash=corpus_hash(ddxplus_documents(kb)),
     )
     return KnowledgeRetriever(index, kb, leaders=leaders)

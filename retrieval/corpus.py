@@ -18,7 +18,7 @@ url        str    no        a link to the original
 Folder: every ``*.md``, ``*.markdown`` and ``*.txt`` below it is one document whose id is its
 path relative to the folder; the title is the first Markdown heading, else the file name.
 
-Bad documents — invalid JSON, not UTF-8, no id, empty text, an id seen before — are reported in
+Bad documents — not valid JSON, not UTF-8, no id, empty text, an id seen before — are reported in
 :attr:`LoadedCorpus.problems` and skipped; a corpus with no usable document is an error.
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,10 +63,8 @@ class LoadedCorpus:
 
 
 def _document_from_record(
-    record: Any, default_source: str, licence: str
+    record: dict[str, Any], default_source: str, licence: str
 ) -> tuple[Document | None, str]:
-    if not isinstance(record, dict):
-        return None, "not a JSON object"
     doc_id = record.get("id", record.get("_id"))
     if doc_id is None or (isinstance(doc_id, str) and not doc_id.strip()):
         return None, "no id"
@@ -86,34 +84,44 @@ def _document_from_record(
         return None, f"{where}: {first['msg']}".replace("Value error, ", "")
 
 
+def jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, JSON object) per non-blank line, streamed; a line that is not UTF-8 or
+    not a JSON object comes as (line number, what is wrong with it), so that callers report
+    it and go on. The one JSONL line reader of corpora, queries and doctor files."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, "not UTF-8 text"
+                continue
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"not valid JSON ({exc.msg})"
+                continue
+            yield number, row if isinstance(row, dict) else "not a JSON object"
+
+
 def read_jsonl(path: Path, *, licence: str = "unknown", source: str | None = None) -> LoadedCorpus:
     """Documents of a JSONL file (see the module docstring); bad lines reported and skipped."""
     loaded = LoadedCorpus(documents=[])
     default_source = source or path.name
     try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise MissingDataError(f"Cannot read the corpus {path}: {exc.strerror}.") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, row in jsonl_rows(path):
             where = f"{path.name} line {number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                loaded.problems.append(CorpusProblem(where, "not UTF-8 text"))
+            if isinstance(row, str):
+                loaded.problems.append(CorpusProblem(where, row))
                 continue
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                loaded.problems.append(CorpusProblem(where, f"invalid JSON ({exc.msg})"))
-                continue
-            document, reason = _document_from_record(record, default_source, licence)
+            document, reason = _document_from_record(row, default_source, licence)
             if document is None:
                 loaded.problems.append(CorpusProblem(where, reason))
             else:
                 loaded.documents.append(document)
+    except OSError as exc:
+        raise MissingDataError(f"Cannot read the corpus {path}: {exc.strerror}.") from None
     return loaded
 
 

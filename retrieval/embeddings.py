@@ -74,10 +74,6 @@ class Encoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_one(self, text: str) -> Vectors:
-        """Embed one query: a (1, dimension) array."""
-        return self.encode([text])
-
 
 _cache: dict[str, Encoder] = {}
 _lock = threading.Lock()

@@ -33,6 +33,7 @@ import csv
 import hashlib
 import json
 import re
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -230,7 +231,8 @@ class HpoKnowledgeBase:
                     version=meta["version"],
                     **matrices,
                 )
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            # BadZipFile: a cache cut short (disk full, a copy interrupted) is not a zip any more.
             raise DataFormatError(f"{path} is not a readable HPO cache ({exc}).") from None
 
 

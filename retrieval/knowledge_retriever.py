@@ -36,7 +36,7 @@ class KnowledgeRetriever:
         self.kb = kb
         self.leaders = leaders
         self.per_query = per_query
-        self.method: Method = method or ("hybrid" if "hybrid" in index.methods else "bm25")
+        self.method: Method = method or index.best_method
 
     def separating_findings(self, view: ConsultationView, leaders: Sequence[str]) -> list[str]:
         """Present findings linked to some leaders but not all, in plain English."""

@@ -11,6 +11,7 @@ any, comes from the environment (``NCBI_API_KEY``) and is never logged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,6 +40,11 @@ WIKIPEDIA_LICENCE = "CC BY-SA 4.0"
 
 class OnlineUnavailableError(DdxError):
     """An online source could not be reached or answered nonsense (after the retries)."""
+
+
+class OnlineUnreachableError(OnlineUnavailableError):
+    """The source is down (no connection, time-outs, 429 or 5xx after every retry): asking it
+    again in the same consultation would only wait for the same time-outs."""
 
 
 class OnlineSettings(BaseModel):
@@ -82,7 +88,8 @@ class HttpFetcher:
         params = params or {}
         cached = self._cache_path(url, params)
         if cached is not None and cached.is_file():
-            return cached.read_text(encoding="utf-8")
+            with contextlib.suppress(OSError, UnicodeDecodeError):  # damaged: fetch again
+                return cached.read_text(encoding="utf-8")
         settings = self.settings
 
         @retry(
@@ -99,18 +106,19 @@ class HttpFetcher:
         try:
             text = fetch()
         except httpx.HTTPStatusError as exc:
-            raise OnlineUnavailableError(
-                f"{url} answered HTTP {exc.response.status_code}."
-            ) from None
+            error = OnlineUnreachableError if _retryable(exc) else OnlineUnavailableError
+            raise error(f"{url} answered HTTP {exc.response.status_code}.") from None
         except httpx.HTTPError as exc:
-            raise OnlineUnavailableError(
+            raise OnlineUnreachableError(
                 f"{url} could not be reached ({type(exc).__name__})."
             ) from None
         if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cached.with_suffix(".tmp")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(cached)
+            # A cache that cannot be written costs a repeated request later, not this answer.
+            with contextlib.suppress(OSError):
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                temporary = cached.with_suffix(".tmp")
+                temporary.write_text(text, encoding="utf-8")
+                temporary.replace(cached)
         return text
 
     def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
@@ -216,12 +224,15 @@ class WikipediaSource:
             summary = self.fetcher.get_json(
                 f"{self.base}/api/rest_v1/page/summary/{quote(str(key), safe='')}"
             )
+            if not isinstance(summary, dict):
+                continue
             extract = str(summary.get("extract") or "").strip()
             if not extract:
                 continue
-            url = (
-                summary.get("content_urls", {}).get("desktop", {}).get("page")
-                or f"{self.base}/wiki/{quote(str(key))}"
+            links = summary.get("content_urls")
+            desktop = links.get("desktop") if isinstance(links, dict) else None
+            url = (desktop.get("page") if isinstance(desktop, dict) else None) or (
+                f"{self.base}/wiki/{quote(str(key))}"
             )
             documents.append(
                 Document(
@@ -251,6 +262,8 @@ class OnlineRetriever:
         self.leaders = leaders
         self.per_query = per_query
         self.warn = warn
+        self.down: set[str] = set()
+        """Sources found unreachable; not asked again by this retriever."""
 
     def queries(self, view: ConsultationView) -> list[str]:
         return [str(name) for name, _ in view.differential[: self.leaders]]
@@ -259,8 +272,14 @@ class OnlineRetriever:
         passages: list[Passage] = []
         for query in self.queries(view):
             for source in self.sources:
+                if source.name in self.down:
+                    continue
                 try:
                     documents = source.search(query, self.per_query)
+                except OnlineUnreachableError as exc:
+                    self.down.add(source.name)
+                    self.warn(f"{source.name} skipped from now on: {exc}")
+                    continue
                 except OnlineUnavailableError as exc:
                     self.warn(f"{source.name} skipped: {exc}")
                     continue

@@ -90,7 +90,7 @@ def test_bad_jsonl_lines_are_reported_and_skipped(tmp_path: Path) -> None:
     assert reasons == [
         "corpus.jsonl line 2: no id",
         "corpus.jsonl line 3: text: text is blank",
-        "corpus.jsonl line 4: invalid JSON (Expecting value)",
+        "corpus.jsonl line 4: not valid JSON (Expecting value)",
         "corpus.jsonl line 5: not UTF-8 text",
         "corpus.jsonl line 6: not a JSON object",
         "a: duplicate id; the first one is kept",

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.errors import DataFormatError
+from agent.errors import DataFormatError, SettingsError
 from agent.finetune.chat_data import Dialogue, is_held_out, load_dialogues, require_dialogues
 from agent.finetune.dialogue_files import DialogueManifest, ddxplus_dialogues
 from agent.finetune.teacher import DIFFERENTIAL_REQUEST, EngineTeacher, TeacherSettings, teach
@@ -148,3 +148,6 @@ def test_cli_dialogues_from_ddxplus_and_from_chat(
     assert "line 3 skipped" in result.output and "2 training" in result.output
     result = runner.invoke(app, ["data", "dialogues", "--source", "chat", "--out", str(out)])
     assert result.exit_code != 0
+    folder = ["data", "dialogues", "--patients", str(mini_patients_csv), "--out", str(tmp_path)]
+    result = runner.invoke(app, ["--data-dir", str(mini_data_dir), *folder])
+    assert isinstance(result.exception, SettingsError) and "is a folder" in str(result.exception)

@@ -79,6 +79,30 @@ def test_rank_with_a_missing_directory_is_a_clear_error(mini_data_dir: Path) -> 
     assert "not found" in str(result.exception)
 
 
+def test_rank_refuses_an_unknown_ranker_before_indexing(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    result = ddx(
+        tmp_path / "no-data",
+        *("doctors", "rank", "x", "--directory", DIRECTORY, "--ranker", "nope"),
+        *("--index-dir", index_dir),
+    )
+    assert isinstance(result.exception, DdxError)
+    assert "Unknown ranker 'nope'" in str(result.exception)
+    assert not index_dir.exists()
+
+
+def test_outputs_that_cannot_be_written_are_clear_errors(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    result = ddx(
+        tmp_path / "no-data",
+        *("doctors", "rank", "migraine", "--directory", DIRECTORY, "--ranker", "bm25"),
+        *("--json", blocked / "ranking.json"),
+    )
+    assert isinstance(result.exception, DdxError)
+    assert "Cannot write" in str(result.exception)
+
+
 def test_directory_index_is_built_once_then_reused_and_rebuilt_on_change(
     tmp_path: Path,
 ) -> None:

@@ -189,6 +189,10 @@ def test_criteria_cache_computes_once_and_reads_back_from_disk(tmp_path: Path) -
     again = CachedCriteria(Counting(), tmp_path).criteria_for("gout with medication")
     assert again == made and calls == ["gout with medication"]
     assert len(list(tmp_path.glob("*.json"))) == 1
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    unwritable = CachedCriteria(Counting(), blocked / "cache")
+    assert unwritable.criteria_for("gout with medication") == made  # the answer is not lost
 
 
 def test_criterion_weights_must_be_positive() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.llm.base import ChatRequest, Message
+from agent.llm.base import ChatRequest, LLMUnavailableError, Message
 from agent.llm.client import LLMClient
 from agent.llm.fake import FakeChat
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -177,6 +177,22 @@ def test_llm_grader_over_a_structured_backend_counts_failures(
     assert ranking.doctors[0].reason == "treats pneumonia"  # the grader's reason is kept
 
 
+def test_llm_grader_stops_when_the_backend_is_down(
+    directory_profiles: list[DoctorProfile],
+) -> None:
+    class Down:
+        name = "down"
+        last_reason = ""
+
+        def distribution(self, messages: Sequence[Message]) -> list[float]:
+            raise LLMUnavailableError("the server cannot be reached")
+
+    grader = LlmGrader(Down())
+    with pytest.raises(LLMUnavailableError, match="cannot be reached"):
+        grader.score("pneumonia", directory_profiles, NeedCriteria().criteria_for("x"))
+    assert grader.failures == 0  # not counted as the model's failures: nothing was graded
+
+
 # -- metrics ----------------------------------------------------------------------------------
 
 QRELS = {
@@ -301,6 +317,20 @@ def test_fairness_probe_flags_a_ranker_that_reads_the_patient_context(
     fair = probe(queries, LengthBaseline(), KbCriteria(mini_kb), top_k=5)
     assert not fair.flagged
     assert fair.to_json()["flagged"] is False
+
+    class Indifferent:
+        """Scores every doctor alike: the ranking is the seeded shuffle, whoever asks."""
+
+        name = "indifferent"
+
+        def score(
+            self, need: str, candidates: Sequence[DoctorProfile], criteria: CriteriaSet
+        ) -> list[float]:
+            return [0.0] * len(candidates)
+
+    base = evaluate(queries, Indifferent(), KbCriteria(mini_kb), seed=7)
+    tied = probe(queries, Indifferent(), KbCriteria(mini_kb), top_k=5, base=base, seed=7)
+    assert not tied.flagged  # the variants shuffle with the base run's seed
 
 
 def test_fairness_probe_uses_chinese_prefixes_for_chinese_queries() -> None:

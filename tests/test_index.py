@@ -180,6 +180,9 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(tmp_path: Path, docume
     with pytest.raises(DdxError, match="not an index directory"):
         build_index(documents, tmp_path, settings=BuildSettings(components=("bm25",)))
     assert (tmp_path / "keep.txt").read_text() == "precious"
+    with pytest.raises(DdxError, match="not an index directory"):
+        build_index(documents, tmp_path / "keep.txt", settings=BuildSettings(components=("bm25",)))
+    assert (tmp_path / "keep.txt").read_text() == "precious"
 
 
 @pytest.fixture
@@ -255,6 +258,7 @@ def test_bm25_only_index_needs_no_model(tmp_path: Path, documents) -> None:
     build_index(documents, out, settings=BuildSettings(components=("bm25",)))
     loaded = KnowledgeIndex.load(out)
     assert loaded.search("appendix surgery", 1, "bm25")[0].document.id == "d7"
+    assert loaded.best_method == "bm25"
 
 
 def test_custom_tokenizer_is_recorded_and_required(tmp_path: Path, documents) -> None:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.context import ConsultContext, embedded_context
 from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.errors import DdxError
 from agent.free_text import TextEncoder, default_encoder
 from agent.llm.base import ChatRequest, LLMUnavailableError
 from agent.llm.client import LLMClient
@@ -183,6 +184,8 @@ def test_fewshot_prompt_holds_the_nearest_solved_cases(
     diagnoser = LLMDiagnoser(LLMClient(chat), mini_kb, bayes, strategy="fewshot-knn", examples=pool)
     diagnoser.diagnose(_view())
     assert "Diagnosis: Flu" in chat.requests[0].messages[-1].content
+    with pytest.raises(DdxError, match="fewshot-knn strategy needs solved example cases"):
+        LLMDiagnoser(LLMClient(chat), mini_kb, bayes, strategy="fewshot-knn")
 
 
 @pytest.mark.parametrize(
@@ -338,3 +341,49 @@ def test_a_repeated_question_gives_way_to_the_engines(
     answered = _view({"E_1": True})
     assert doctor.next_question(answered) == engine.next_question(answered)
     assert client.stats.fallbacks == 1
+
+
+def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: KnowledgeBase) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.graph import compile_graph
+    from agent.report import to_markdown
+    from agent.session import ConsultationSession
+    from agent.state import CaseIntake
+
+    reasoned = {"diagnoses": [{"name": "Pneumonia"}], "rationale": "Fever with a cough."}
+    answers = [json.dumps(reasoned)]
+    client = _client(lambda request: answers[0])
+    clients = RoleClients(doctor=None, diagnoser=client, patient=None, judge=None)
+    session = ConsultationSession(
+        compile_graph(InMemorySaver()), llm_context(embedded_context(mini_kb), clients)
+    )
+    intake = CaseIntake(age=40, sex="F", findings={"E_1": True}, max_questions=0)
+
+    turn = session.start("reasoned", intake)
+    assert turn.report is not None and turn.trace is not None
+    assert turn.report.differential[0].name == "Pneumonia"
+    assert turn.report.rationale == "Fever with a cough."
+    assert "Rationale: Fever with a cough." in to_markdown(turn.report)
+    diagnoses = [e for e in turn.trace if e["kind"] == "diagnosis"]
+    assert diagnoses and diagnoses[-1]["rationale"] == "Fever with a cough."
+
+    answers[0] = "gibberish"  # the engine's fallback ranking has no rationale, none carried over
+    fallback = session.start("fallback", intake)
+    assert fallback.report is not None and fallback.report.rationale == ""
+    assert "Rationale" not in to_markdown(fallback.report)
+    assert client.stats.fallbacks == 1
+
+
+def test_fewshot_examples_must_be_a_file_of_usable_patients(
+    mini_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from agent.llm_agents.ddxplus_roles import solved_ddxplus_cases
+    from simulator.records import REQUIRED_COLUMNS
+
+    with pytest.raises(DdxError, match="not found"):
+        solved_ddxplus_cases(mini_kb, tmp_path / "missing.csv")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(REQUIRED_COLUMNS) + "\n", encoding="utf-8")
+    with pytest.raises(DdxError, match="no usable patient rows"):
+        solved_ddxplus_cases(mini_kb, header_only)

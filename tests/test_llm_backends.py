@@ -191,6 +191,13 @@ def test_a_server_that_is_down_is_one_clear_error() -> None:
     assert url in str(caught.value)
 
 
+def test_a_wrong_url_or_model_is_one_clear_error_not_a_fallback(stub: Any) -> None:
+    stub.set(lambda payload: (404, "model not found"))
+    with pytest.raises(LLMUnavailableError, match=r"HTTP 404.*'tiny'"):
+        generate_structured(_openai(stub.url), USER, NextStep)
+    assert len(stub.requests) == 1  # not retried
+
+
 def test_servers_that_reject_json_schema_are_asked_without_it(stub: Any) -> None:
     def picky(payload: dict[str, Any]) -> tuple[int, str]:
         return (400, "no json_schema") if "response_format" in payload else completion(ASK)
@@ -238,8 +245,13 @@ def test_hf_backend_applies_a_lora_adapter(tiny_model_dir: Path, tmp_path: Path)
 def test_hf_backend_names_a_missing_model_clearly(tmp_path: Path) -> None:
     from agent.llm.hf_chat import HFChat
 
-    with pytest.raises(SettingsError, match="Cannot load the model"):
+    with pytest.raises(SettingsError, match=r"Cannot load the model .*: no such folder"):
         HFChat(str(tmp_path / "nothing-here"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SettingsError, match="Cannot load the model"):
+        HFChat(str(tmp_path / "empty"))
+    with pytest.raises(SettingsError, match="Unknown device 'gpu0'"):
+        HFChat(str(tmp_path / "empty"), device="gpu0")
 
 
 # -- end to end: the CLI over the tiny model and the stub server ------------------------------

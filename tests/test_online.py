@@ -178,6 +178,10 @@ def test_answers_are_cached_on_disk(stub: tuple[Stub, str], tmp_path: Path) -> N
     again = WikipediaSource(HttpFetcher(settings_for(base, tmp_path))).search("Pneumonia", 1)
     assert again == first and len(state.requests) == served == 2
     assert len(list(tmp_path.glob("*.txt"))) == 2
+    for entry in tmp_path.glob("*.txt"):
+        entry.write_bytes(b"\xff damaged")
+    repaired = WikipediaSource(HttpFetcher(settings_for(base, tmp_path))).search("Pneumonia", 1)
+    assert repaired == first and len(state.requests) == 4  # damaged entries are fetched again
 
 
 def test_online_retriever_sends_names_only_and_survives_a_dead_source(
@@ -201,3 +205,17 @@ def test_online_retriever_sends_names_only_and_survives_a_dead_source(
     dead = OnlineRetriever(retriever.sources, leaders=1, warn=warnings.append)
     assert CombinedRetriever([dead]).retrieve(view) == []
     assert len(warnings) == 2 and "PubMed skipped" in warnings[0]
+    served = len(state.requests)  # a source found down is not waited for again
+    assert dead.retrieve(view) == [] and len(state.requests) == served and len(warnings) == 2
+
+
+def test_a_cache_that_cannot_be_written_does_not_lose_the_answer(
+    stub: tuple[Stub, str], tmp_path: Path
+) -> None:
+    _, base = stub
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    fetcher = HttpFetcher(settings_for(base, blocked / "cache"))
+    assert [d.id for d in WikipediaSource(fetcher).search("Pneumonia", 1)] == [
+        "wikipedia:Pneumonia"
+    ]

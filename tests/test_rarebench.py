@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.errors import DataFormatError, DdxError
+from agent.errors import DataFormatError, DdxError, MissingDataError
 from agent.phenotype.context import hpo_context
 from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
+from eval.metrics import summarize
 from eval.rarebench import RareBenchRequest, run_rarebench
 from eval.rarebench_matching import DiseaseMatcher, name_keys
 from eval.rarebench_schema import PhenotypeCaseResult, summarize_rarebench
+from eval.report import LoadedRun, load_run, summary_rows
 from retrieval.hpo_kb import HpoKnowledgeBase
 from simulator.phenotype_generator import GeneratorSettings, PhenotypeCaseGenerator
 from simulator.phenotype_patient import PhenotypePatient
@@ -25,6 +28,7 @@ from simulator.phenotype_records import (
     opening_terms,
     write_phenotype_records,
 )
+from tests.factories import make_case
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:
@@ -221,6 +225,42 @@ def test_run_writes_summary_resumes_and_refuses_other_settings(
         )
 
 
+def test_eval_report_reads_a_rarebench_run_beside_a_ddxplus_one(
+    mini_hpo_kb: HpoKnowledgeBase, tmp_path: Path
+) -> None:
+    cases = tmp_path / "cases.jsonl"
+    record = PhenotypeRecord(case_id="a", phenotype=["HP:0001166"], diseases=["ORPHA:1002"])
+    write_phenotype_records(cases, [record])
+    out = tmp_path / "rare"
+    request = RareBenchRequest(cases=cases, out=out, questions=2)
+    written = run_rarebench(mini_hpo_kb, request, lambda _: None).summary
+
+    rare = load_run(out)
+    assert rare.summary == written and rare.cases == [] and rare.budget == 2
+    ddxplus = LoadedRun(
+        label="ddx", summary=summarize([make_case("Flu", 1)], 0, 1.0), cases=[], budget=0
+    )
+    rows = dict(summary_rows([ddxplus, rare]))
+    assert rows["gtpa@1"] == ["1.000", "—"]
+    assert rows["top1"] == ["—", f"{written.top1:.3f}"]
+    assert "label" not in rows
+
+    result = CliRunner().invoke(app, ["eval", "report", str(out), "--plot", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "top10" in result.output and "no accuracy plot" in result.output
+    assert not (tmp_path / "p").exists()
+
+    (out / "summary.json").unlink()
+    with pytest.raises(MissingDataError, match="no summary"):
+        load_run(out)
+    other = tmp_path / "icraft"
+    other.mkdir()
+    (other / "run.json").write_text('{"benchmark": "icraftmd"}')
+    (other / "summary.json").write_text('{"accuracy": 0.5}')
+    with pytest.raises(DataFormatError, match="icraftmd results"):
+        load_run(other)
+
+
 def test_cli_generates_cases_and_runs_the_benchmark(
     real_hpo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,3 +301,29 @@ def test_chat_over_hpo_with_typed_phenotypes(
     assert "2 questions asked" in text and "Not yet asked:" in text
     bad = CliRunner().invoke(app, ["chat", "--kb", "nope", "--say", "x"])
     assert bad.exit_code != 0
+
+
+def test_hpo_chat_keeps_the_consultation_when_it_cannot_save_or_resume_it_elsewhere(
+    real_hpo_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mini_data_dir: Path
+) -> None:
+    monkeypatch.setenv("DDX_CACHE_DIR", str(real_hpo_cache))
+    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DDX_DATA_DIR", str(mini_data_dir))
+    start = ["chat", "--kb", "hpo", "--say", "HP:0001166", "--questions", "2"]
+    unwritable = tmp_path / "missing-folder" / "report.md"
+    result = CliRunner().invoke(app, [*start, "--markdown", str(unwritable)], input="no\nno\n")
+    assert isinstance(result.exception, DdxError), result.output
+    found = re.search(r"--resume (\w+) and another --markdown", str(result.exception))
+    assert found, result.exception
+
+    report = tmp_path / "report.md"
+    again = ["chat", "--kb", "hpo", "--resume", found[1], "--markdown", str(report)]
+    assert CliRunner().invoke(app, again).exit_code == 0
+    assert "2 questions asked" in report.read_text()
+
+    stopped = CliRunner().invoke(app, start, input="")
+    thread = re.search(r"consultation id (\w+)", stopped.output)
+    assert thread, stopped.output
+    other_kb = CliRunner().invoke(app, ["chat", "--resume", thread[1]])
+    assert isinstance(other_kb.exception, DdxError)
+    assert "another knowledge base" in str(other_kb.exception)

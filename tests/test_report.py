@@ -10,7 +10,7 @@ import pytest
 from agent.errors import DataFormatError, MissingDataError
 from eval.metrics import summarize
 from eval.report import LoadedRun, load_run, plot_accuracy_curves, summary_table, write_summary
-from eval.schema import CaseResult, RunConfig
+from eval.schema import CaseResult, RunConfig, RunSummary
 from tests.factories import make_case
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,6 +70,7 @@ def test_load_run_recomputes_missing_summary_from_cases(tmp_path: Path) -> None:
     (run_dir / "run.json").write_text(config.model_dump_json(), encoding="utf-8")
 
     s = load_run(run_dir).summary
+    assert isinstance(s, RunSummary)
     assert s.n == 2
     assert s.gtpa_1 == 0.5
     assert s.gtpa_3 == 1.0

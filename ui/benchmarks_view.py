@@ -10,7 +10,7 @@ import streamlit as st
 
 from agent.errors import DdxError
 from eval.metrics import accuracy_curve
-from eval.report import LoadedRun, load_run
+from eval.report import LoadedRun, load_run, summary_rows
 from eval.schema import CASES_FILE, SUMMARY_FILE, CaseResult
 from ui.charts import differential_chart
 
@@ -78,21 +78,10 @@ def render_benchmarks_page() -> None:
 
 def _summary_rows(runs: dict[str, LoadedRun]) -> list[dict[str, str]]:
     """One column per run, one row per metric (published names, e.g. gtpa@1)."""
-    dumps = {
-        label: run.summary.model_dump(by_alias=True, exclude={"label"})
-        for label, run in runs.items()
-    }
-    metrics = next(iter(dumps.values())).keys()
     return [
-        {"metric": metric} | {label: _cell(dump[metric]) for label, dump in dumps.items()}
-        for metric in metrics
+        {"metric": metric} | dict(zip(runs, cells, strict=True))
+        for metric, cells in summary_rows(list(runs.values()))
     ]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def _render_curves(runs: dict[str, LoadedRun]) -> None:

@@ -26,6 +26,9 @@ def render_report(facade: ConsultFacade) -> None:
     with details:
         for i, explanation in enumerate(report.explanations):
             _render_explanation(explanation, expanded=i == 0)
+        if report.rationale:  # an LLM diagnoser's own reasoning; the engine writes none
+            st.markdown("**Rationale**")
+            st.text(report.rationale)
     _render_sources(report, facade.engine.notes)
     _render_doctors(report)
     with st.expander(f"Transcript ({_count(len(report.transcript), 'answer')})"):

@@ -11,11 +11,10 @@ from typing import Any
 
 import streamlit as st
 
-from agent.settings import DdxSettings
+from agent.settings import STRATEGIES, DdxSettings
 from ui.state import apply_settings, current_facade, current_settings, problem
 
 RESULT_KEY = "settings_result"
-STRATEGIES = ["standard", "cot", "fewshot-knn", "hybrid"]
 BACKEND_HELP = (
     "kb = the embedded Bayesian engine (no model weights); hf:<folder or hub id>[+<LoRA "
     "folder>] = a local model; openai:<model>@<base url> = any OpenAI-compatible server "

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from agent.llm.client import LLMClient
+    from agent.report import FinalReport
     from agent.session import ConsultationSession, Turn
     from retrieval.ddxplus_kb import KnowledgeBase
     from simulator.ddxplus_patient import SimulatedPatient
@@ -77,7 +78,7 @@ def chat(
         "phenotype in words or HPO ids with --say or when asked; yes/no questions follow).",
     ),
 ) -> None:
-    """Hold a consultation in the terminal with the embedded engine (no model weights).
+    """Hold a consultation in the terminal: the embedded engine, or an LLM in a role.
 
     Answer yes / no / don't know, or pick choices by number. Consultations are saved as you
     go; continue one later with --resume ID. With --patient-file, a simulated patient answers.
@@ -87,7 +88,6 @@ def chat(
 
     from agent.assembly import ddxplus_context
     from agent.graph import compile_graph
-    from agent.report import to_markdown
     from agent.session import ConsultationSession
 
     settings = settings_from(
@@ -124,10 +124,7 @@ def chat(
         session = ConsultationSession(compile_graph(saver), context)
         if resume:
             thread_id = resume
-            turn = session.current(thread_id)
-            if turn is None:
-                raise DdxError(f"No saved consultation with id {resume!r}.")
-            console.print(f"Resuming consultation {thread_id}.")
+            turn = resumed_turn(console, session, thread_id)
         else:
             from agent.state import CaseIntake
 
@@ -161,15 +158,47 @@ def chat(
     from agent.cli.render import render_report
 
     render_report(console, report)
+    if report.rationale:
+        console.print("\n[bold]Rationale[/] (the LLM diagnoser)")
+        console.print(f"  {report.rationale}", markup=False)
     _render_sources(console, report)
     from agent.cli.doctors_cmd import render_report_doctors
 
     render_report_doctors(console, report)
     if markdown:
-        markdown.write_text(to_markdown(report), encoding="utf-8")
-        console.print(f"saved {markdown}")
+        save_markdown(console, markdown, report, thread_id)
     if simulated is not None:
         console.print(f"[dim]ground truth: {simulated.record.pathology}[/]")
+
+
+def resumed_turn(console: Console, session: ConsultationSession, thread_id: str) -> Turn:
+    """Where a saved consultation stands; a clear error for an unknown id or for one held over
+    the other knowledge base (``--kb``)."""
+    turn = session.current(thread_id)
+    if turn is None:
+        raise DdxError(f"No saved consultation with id {thread_id!r}.")
+    if turn.question is not None and not session.context.catalogue.knows(turn.question.code):
+        raise DdxError(
+            f"Consultation {thread_id} was held over another knowledge base: "
+            "resume it with the --kb it was started with."
+        )
+    console.print(f"Resuming consultation {thread_id}.")
+    return turn
+
+
+def save_markdown(console: Console, path: Path, report: FinalReport, thread_id: str) -> None:
+    """Write the report as Markdown; a path that cannot be written is a clear error (the
+    consultation stays saved, so nothing is lost)."""
+    from agent.report import to_markdown
+
+    try:
+        path.write_text(to_markdown(report), encoding="utf-8")
+    except OSError as exc:
+        raise DdxError(
+            f"Cannot write {path}: {exc.strerror}. The consultation is saved: run the same "
+            f"command with --resume {thread_id} and another --markdown."
+        ) from None
+    console.print(f"saved {path}")
 
 
 def _render_sources(console: Console, report: Any) -> None:

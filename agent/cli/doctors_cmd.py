@@ -87,8 +87,11 @@ def rank_cmd(
     ranking = recommender.rank(need, top=top, explain=True)
     render_ranking(console, ranking, explain)
     if as_json:
-        as_json.parent.mkdir(parents=True, exist_ok=True)
-        as_json.write_text(ranking.model_dump_json(indent=1), encoding="utf-8")
+        try:
+            as_json.parent.mkdir(parents=True, exist_ok=True)
+            as_json.write_text(ranking.model_dump_json(indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise DdxError(f"Cannot write {as_json}: {exc.strerror}.") from None
         console.print(f"wrote {as_json}")
 
 
@@ -199,10 +202,15 @@ def eval_cmd(
     """
     from retrieval.doctors.drrank import load_drrank
     from retrieval.doctors.evaluation import evaluate
+    from retrieval.doctors.llm_grader import LlmGrader
     from retrieval.doctors.rankers import make_ranker
 
     settings = settings_from(ctx)
     dataset = load_drrank(data, limit)
+    try:  # before the evaluation, so that its results have somewhere to go
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
     for problem in dataset.problems[:20]:
         typer.secho(problem, fg=typer.colors.YELLOW, err=True)
     encoder = None
@@ -222,7 +230,10 @@ def eval_cmd(
     summary.update(
         {"data": str(data), "criteria": provider.name, "skipped_lines": len(dataset.problems)}
     )
-    out.mkdir(parents=True, exist_ok=True)
+    failures = chosen.failures if isinstance(chosen, LlmGrader) else 0
+    if failures:  # candidates the llm ranker got no valid grade for
+        summary["grading_failures"] = failures
+        typer.secho(f"{failures} grading(s) got no valid label and scored 0", fg="yellow", err=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     with (out / "rankings.jsonl").open("w", encoding="utf-8") as handle:
         for qid, order in result.rankings.items():
@@ -231,7 +242,7 @@ def eval_cmd(
     if fairness:
         from retrieval.doctors.fairness import probe
 
-        report = probe(dataset.queries, chosen, provider, base=result, progress=True)
+        report = probe(dataset.queries, chosen, provider, base=result, seed=seed, progress=True)
         (out / "fairness.json").write_text(
             json.dumps(report.to_json(), indent=1, ensure_ascii=False), encoding="utf-8"
         )
@@ -265,5 +276,8 @@ def synth_cmd(
 
     kb = load_kb(settings_from(ctx))
     queries = synth.generate(kb, n, candidates, seed)
-    directory = synth.write(queries, out)
+    try:
+        directory = synth.write(queries, out)
+    except OSError as exc:
+        raise DdxError(f"Cannot write {out}: {exc.strerror}.") from None
     typer.echo(f"{synth.SYNTHETIC_NOTE}\nwrote {out} ({n} queries) and {directory}")

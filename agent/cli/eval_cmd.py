@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli import eval_retrieval_cmd, rarebench_cmd
+from agent.cli import bench_options, eval_retrieval_cmd, rarebench_cmd
 from agent.cli.common import exit_if_cases_failed, exit_interrupted, load_kb, settings_from
 from agent.errors import DdxError
 from agent.llm import options as llm_options
@@ -22,25 +22,15 @@ def ddxplus(
     patients: Path = typer.Option(
         ..., "--patients", help="DDXPlus patient CSV (official columns), e.g. dev_patients.csv."
     ),
-    out: Path = typer.Option(
-        ..., "--out", help="Run folder: cases.jsonl, summary.json, run.json. Reuse to resume."
-    ),
-    questions: int = typer.Option(10, "--questions", min=0, help="Question budget per case."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Parallel worker processes."),
-    limit: int | None = typer.Option(
-        None, "--limit", min=1, help="Run only this many cases, drawn with --seed."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed for drawing the --limit cases."),
+    out: Path = bench_options.OUT,
+    questions: int = bench_options.QUESTIONS,
+    workers: int = bench_options.WORKERS,
+    limit: int | None = bench_options.LIMIT,
+    seed: int = bench_options.SEED,
     full_profile: bool = typer.Option(
         False, "--full-profile", help="Give every answer up front and ask nothing."
     ),
-    confidence: float | None = typer.Option(
-        None,
-        "--confidence",
-        help="Stop asking once the leading diagnosis reaches this probability "
-        "[default: $DDX_CONFIDENCE_THRESHOLD, else 0.95].",
-        show_default=False,
-    ),
+    confidence: float | None = bench_options.CONFIDENCE,
     model: Path | None = typer.Option(
         None, "--model", help="Likelihood model fitted with `ddx kb fit` (default: structural)."
     ),
@@ -60,10 +50,7 @@ def ddxplus(
     again to finish a killed run. Metrics (GTPA@k, DDR/DDP/DDF1, ECE, …) go to
     OUT/summary.json.
     """
-    from rich.console import Console
-
     from eval.ddxplus_bench import DdxPlusRequest, run_ddxplus
-    from eval.report import LoadedRun, summary_table
 
     settings = settings_from(
         ctx,
@@ -74,7 +61,6 @@ def ddxplus(
         strategy=strategy,
     )
     kb = load_kb(settings)
-    console = Console(stderr=True)
     from agent.llm_agents.ddxplus_roles import ddxplus_llm_roles
 
     if examples is not None and examples.resolve() == patients.resolve():
@@ -93,17 +79,10 @@ def ddxplus(
         llm=llm[0] if llm else None,
     )
     try:
-        outcome = run_ddxplus(
-            kb,
-            request,
-            warn=lambda message: console.print(f"[yellow]warning:[/] {message}", highlight=False),
-        )
+        outcome = run_ddxplus(kb, request, warn=bench_options.stderr_warner())
     except KeyboardInterrupt:
         raise exit_interrupted(out) from None
-    run = LoadedRun(label=out.name, summary=outcome.summary, cases=[], budget=questions)
-    Console().print(summary_table([run]))
-    typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
-    exit_if_cases_failed(len(outcome.failures))
+    bench_options.report_finished_run(out, outcome.summary, len(outcome.failures))
 
 
 @app.command("icraftmd")
@@ -173,7 +152,11 @@ def report(
         Path("accuracy_vs_questions.png"), "--plot", help="Where to write the accuracy plot."
     ),
 ) -> None:
-    """Print runs side by side and plot accuracy (GTPA@1) against the question budget."""
+    """Print runs side by side and plot accuracy (GTPA@1) against the question budget.
+
+    DDXPlus and RareBench runs both print; only DDXPlus runs with their cases.jsonl have a
+    curve.
+    """
     from rich.console import Console
 
     from eval.report import load_run, plot_accuracy_curves, summary_table
@@ -182,5 +165,7 @@ def report(
         raise DdxError("Name at least one run folder.")
     loaded = [load_run(path) for path in runs]
     Console().print(summary_table(loaded))
-    written = plot_accuracy_curves(loaded, plot)
-    typer.echo(f"wrote {written}")
+    if any(run.cases for run in loaded):
+        typer.echo(f"wrote {plot_accuracy_curves(loaded, plot)}")
+    else:
+        typer.echo("no accuracy plot: it needs a DDXPlus run's cases.jsonl")

@@ -75,6 +75,7 @@ def dialogues(
 
     if source not in SOURCES:
         raise SettingsError(f"Unknown --source {source!r}; use one of {', '.join(SOURCES)}.")
+    _check_writable_file(out)
     if source == "chat":
         if user_dialogues is None:
             raise SettingsError("--source chat needs --dialogues FILE.jsonl.")
@@ -101,6 +102,16 @@ def dialogues(
         f"({manifest.dialogues_per_second:.0f}/s); {len(manifest.skipped)} input lines skipped"
     )
     typer.echo(f"manifest: {out.with_name(out.name.removesuffix('.jsonl') + '.manifest.json')}")
+
+
+def _check_writable_file(out: Path) -> None:
+    """Fail before any work (consulting thousands of patients) when --out cannot be written."""
+    if out.is_dir():
+        raise SettingsError(f"--out {out} is a folder; give a file name such as {out}/train.jsonl.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"Cannot create the folder {out.parent}: {exc.strerror}.") from None
 
 
 def finetune(

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agent.errors import DdxError
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -33,12 +31,11 @@ def hpo_chat(
     """Run one HPO consultation in the terminal (see ``ddx chat --help``)."""
     from rich.console import Console
 
-    from agent.cli.chat_cmd import _checkpointer, _converse
+    from agent.cli.chat_cmd import _checkpointer, _converse, resumed_turn, save_markdown
     from agent.cli.rarebench_cmd import load_hpo
     from agent.cli.render import render_report
     from agent.graph import compile_graph
     from agent.phenotype.context import hpo_context
-    from agent.report import to_markdown
     from agent.session import ConsultationSession
     from agent.state import CaseIntake
 
@@ -48,10 +45,7 @@ def hpo_chat(
         session = ConsultationSession(compile_graph(saver), hpo_context(kb))
         if resume:
             thread_id = resume
-            turn = session.current(thread_id)
-            if turn is None:
-                raise DdxError(f"No saved consultation with id {resume!r}.")
-            console.print(f"Resuming consultation {thread_id}.")
+            turn = resumed_turn(console, session, thread_id)
         else:
             findings = _phenotype_findings(console, kb, settings, say, words)
             thread_id = uuid.uuid4().hex[:12]
@@ -65,8 +59,7 @@ def hpo_chat(
         report = _converse(console, session, thread_id, turn, None, why)
     render_report(console, report)
     if markdown:
-        markdown.write_text(to_markdown(report), encoding="utf-8")
-        console.print(f"saved {markdown}")
+        save_markdown(console, markdown, report, thread_id)
 
 
 def _phenotype_findings(

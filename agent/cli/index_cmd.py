@@ -142,9 +142,11 @@ def search(
     index: Path = typer.Argument(..., help="Index folder written by `ddx index build`."),
     query: str = typer.Argument(..., help="What to look for."),
     k: int = typer.Option(5, "--k", min=1, max=100, help="Number of hits."),
-    method: str = typer.Option("hybrid", "--method", help="bm25, dense or hybrid."),
+    method: str | None = typer.Option(
+        None, "--method", help="bm25, dense or hybrid [default: hybrid when the index has both]."
+    ),
     model: str | None = typer.Option(
-        None, "--model", help="Embedding model the index was built with [default: bundled]."
+        None, "--model", help="Embedding model [default: the one the index was built with]."
     ),
 ) -> None:
     """Query an index and print the hits with their citations."""
@@ -154,12 +156,12 @@ def search(
     from retrieval.index import KnowledgeIndex
     from retrieval.index.manifest import read_manifest
 
-    chosen = method_option(method)
-    manifest = read_manifest(index)
-    encoder = load_encoder(model) if manifest.settings.has_dense and chosen != "bm25" else None
+    chosen = method_option(method) if method is not None else None
+    built = read_manifest(index).settings
+    encoder = load_encoder(model or built.model) if built.has_dense and chosen != "bm25" else None
     loaded = KnowledgeIndex.load(index, encoder=encoder)
     console = Console()
-    for hit in loaded.search(query, k, chosen):
+    for hit in loaded.search(query, k, chosen or loaded.best_method):
         document = hit.document
         console.print(
             f"{hit.rank}. {document.title or document.id}  ({hit.score:.3f})", markup=False

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agent.cli.common import exit_if_cases_failed, exit_interrupted, settings_from
+from agent.cli import bench_options
+from agent.cli.common import exit_interrupted, settings_from
 
 if TYPE_CHECKING:
     from agent.settings import DdxSettings
@@ -27,18 +28,14 @@ def rarebench(
     cases: Path = typer.Option(
         ..., "--cases", help="RareBench JSONL: 'Phenotype' (HPO ids) and 'RareDisease' (ids)."
     ),
-    out: Path = typer.Option(
-        ..., "--out", help="Run folder: cases.jsonl, summary.json, run.json. Reuse to resume."
-    ),
-    questions: int = typer.Option(10, "--questions", min=0, help="Question budget per case."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Parallel worker processes."),
+    out: Path = bench_options.OUT,
+    questions: int = bench_options.QUESTIONS,
+    workers: int = bench_options.WORKERS,
     full_profile: bool = typer.Option(
         False, "--full-profile", help="Give every phenotype term up front and ask nothing."
     ),
-    limit: int | None = typer.Option(
-        None, "--limit", min=1, help="Run only this many cases, drawn with --seed."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed for drawing the --limit cases."),
+    limit: int | None = bench_options.LIMIT,
+    seed: int = bench_options.SEED,
     mapping: Path | None = typer.Option(
         None,
         "--mapping",
@@ -46,12 +43,7 @@ def rarebench(
         "[default: DATA_DIR/rarebench/disease_mapping.json when present].",
         show_default=False,
     ),
-    confidence: float | None = typer.Option(
-        None,
-        "--confidence",
-        help="Stop asking once the leading diagnosis reaches this probability [default: 0.95].",
-        show_default=False,
-    ),
+    confidence: float | None = bench_options.CONFIDENCE,
 ) -> None:
     """Benchmark the rare-disease consultation on RareBench-format patients.
 
@@ -62,16 +54,10 @@ def rarebench(
     has the same normalised name. Results go to OUT/cases.jsonl as cases finish (run again to
     resume) and OUT/summary.json (n, top1, top3, top10, median_rank, avg_questions, seconds).
     """
-    from rich.console import Console
-
     from eval.rarebench import MAPPING_FILE, RareBenchRequest, run_rarebench
 
     settings = settings_from(ctx, confidence_threshold=confidence)
-    console = Console(stderr=True)
-
-    def warn(message: str) -> None:
-        console.print(f"[yellow]warning:[/] {message}", highlight=False)
-
+    warn = bench_options.stderr_warner()
     if mapping is None:
         default = settings.data_dir / "rarebench" / MAPPING_FILE
         if default.is_file():
@@ -94,14 +80,7 @@ def rarebench(
         outcome = run_rarebench(kb, request, warn)
     except KeyboardInterrupt:
         raise exit_interrupted(out) from None
-    s = outcome.summary
-    median = "—" if s.median_rank is None else f"{s.median_rank:g}"
-    typer.echo(
-        f"n={s.n}  top1={s.top1:.3f}  top3={s.top3:.3f}  top10={s.top10:.3f}  "
-        f"median rank={median}  questions={s.avg_questions:.1f}  {s.seconds:.1f} s"
-    )
-    typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
-    exit_if_cases_failed(len(outcome.failures))
+    bench_options.report_finished_run(out, outcome.summary, len(outcome.failures))
 
 
 def rarebench_sim(

@@ -101,7 +101,8 @@ def load_recipe(path: Path | None) -> Recipe:
     except OSError as exc:
         raise SettingsError(f"Cannot read the recipe {source}: {exc.strerror}.") from None
     except yaml.YAMLError as exc:
-        raise SettingsError(f"The recipe {source} is not valid YAML: {exc}.") from None
+        problem = " ".join(str(exc).split())  # one line: the CLI prints one
+        raise SettingsError(f"The recipe {source} is not valid YAML: {problem}.") from None
     if not isinstance(data, dict):
         raise SettingsError(f"The recipe {source} must be a mapping of fields.")
     try:

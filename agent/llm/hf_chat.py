@@ -26,14 +26,26 @@ class HFChat:
         self.model_id = model
         self.adapter = adapter
         self._lock = threading.Lock()
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            kind = torch.device(self.device).type
+        except RuntimeError:
+            raise SettingsError(f"Unknown device {self.device!r}; use cpu or cuda.") from None
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise SettingsError(f"Device {self.device!r}: no CUDA GPU is available; use cpu.")
+        hint = (
+            "Give a local model directory (config.json, weights, tokenizer) or a hub id already "
+            "in the local cache."
+        )
+        if model.startswith(("/", ".", "~")) and not Path(model).expanduser().is_dir():
+            # A path, not a hub id: say so rather than relay the hub's repo-id complaint.
+            raise SettingsError(f"Cannot load the model {model!r}: no such folder. {hint}")
         try:
             self.tokenizer: Any = AutoTokenizer.from_pretrained(model, local_files_only=True)
             loaded: Any = AutoModelForCausalLM.from_pretrained(model, local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise SettingsError(
-                f"Cannot load the model {model!r}: {exc}. Give a local model directory "
-                "(config.json, weights, tokenizer) or a hub id already in the local cache."
-            ) from None
+            problem = " ".join(str(exc).split()).rstrip(".")
+            raise SettingsError(f"Cannot load the model {model!r}: {problem}. {hint}") from None
         if adapter:
             if not Path(adapter).is_dir():
                 raise SettingsError(f"LoRA adapter folder {adapter!r} does not exist.")
@@ -45,7 +57,6 @@ class HFChat:
                 f"The tokenizer of {model!r} has no chat template; use an instruction-tuned "
                 "model or add a chat_template to its tokenizer_config.json."
             )
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model: Any = loaded.to(self.device).eval()
 
     @property

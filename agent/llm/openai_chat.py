@@ -134,6 +134,14 @@ class OpenAIChat:
                 f"The LLM server at {self.base_url} refused the request (HTTP {status}): set "
                 "DDX_OPENAI_API_KEY (or OPENAI_API_KEY) to a valid key."
             )
+        if status == 404:
+            # Wrong base URL (often a missing /v1) or a model the server does not serve: every
+            # call would fail the same way, so it is the run's error, not one step's fallback.
+            raise LLMUnavailableError(
+                f"The LLM server at {self.base_url} answered HTTP 404 to /chat/completions: "
+                f"check the URL (OpenAI-compatible servers usually end in /v1) and that it "
+                f"serves model {self.model!r}."
+            )
         if status >= 400:
             raise LLMError(f"{self.base_url} answered HTTP {status}: {response.text[:200]}")
         try:

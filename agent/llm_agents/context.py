@@ -14,9 +14,10 @@ import dataclasses
 from agent.context import ConsultContext
 from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.llm.factory import RoleClients
-from agent.llm_agents.diagnosis import LLMDiagnoser, Strategy
+from agent.llm_agents.diagnosis import LLMDiagnoser
 from agent.llm_agents.history import LLMHistoryTaker
 from agent.llm_agents.knn import SolvedCasePool
+from agent.settings import Strategy
 
 
 def llm_context(

@@ -7,20 +7,24 @@ simulator). Returns None when every role is ``kb``: the run is the embedded one,
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from agent.context import ConsultContext, embedded_context
-from agent.errors import SettingsError
+from agent.errors import DataFormatError, SettingsError
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients, role_clients
 from agent.llm_agents.context import llm_context
 from agent.llm_agents.knn import SolvedCase, SolvedCasePool
 from agent.settings import DdxSettings
+from data.locations import require_existing
 from eval.ddxplus_bench import LLMRoles
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.llm_patient import LLMDdxPlusPatient, ddxplus_profile
 from simulator.records import PatientRecord, load_patients
+
+log = logging.getLogger(__name__)
 
 
 def roles_label(settings: DdxSettings, clients: RoleClients) -> str:
@@ -35,7 +39,12 @@ def roles_label(settings: DdxSettings, clients: RoleClients) -> str:
 
 def solved_ddxplus_cases(kb: KnowledgeBase, path: Path) -> SolvedCasePool:
     """Records of a patients CSV as worked examples (their full profile, their pathology)."""
-    records = load_patients(kb, path).records
+    loaded = load_patients(kb, require_existing(path, "a DDXPlus patient CSV of solved cases"))
+    if not loaded.records:
+        raise DataFormatError(f"{path} has no usable patient rows for --examples.")
+    if loaded.skipped:
+        log.warning("--examples %s: %s", path.name, loaded.summary())
+    records = loaded.records
     return SolvedCasePool(
         [
             SolvedCase(case_id=r.case_id, text=ddxplus_profile(kb, r), diagnosis=r.pathology)

@@ -5,7 +5,10 @@ KB-free iCraft-MD loop. The answer is restricted to the benchmark's diagnoses by
 matching; names that match nothing are dropped, and an answer left with none is invalid (it is
 re-asked like any schema error). :class:`LLMDiagnoser` puts it behind the ``Diagnoser``
 protocol: the engine's posterior is context in hybrid mode and the fallback in every mode;
-explanations (likelihood ratios) come from the engine.
+explanations (likelihood ratios) come from the engine. The model's rationale rides on the
+returned ranking (:class:`RankingWithRationale`, still a list of ranked conditions, so the
+protocol is unchanged and nothing per-consultation is kept on the shared diagnoser); the graph
+copies it into the trace and the final report.
 
 Probabilities: a model's ranking carries an order, not probabilities. The DDXPlus diagnoser
 keeps the model's order and gives the ranks the engine's sorted posterior values, so the
@@ -16,11 +19,11 @@ diagnosis would otherwise claim 100 % and end the consultation before any questi
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from agent.engine.roles import BayesDiagnoser
+from agent.errors import SettingsError
 from agent.llm.base import LLMError, LLMUnavailableError, Message, StructuredOutputError
 from agent.llm.client import LLMClient
 from agent.llm.schemas import Differential
@@ -30,12 +33,11 @@ from agent.llm_agents.fuzzy import restrict
 from agent.llm_agents.knn import SolvedCasePool, examples_text
 from agent.llm_agents.render import known_lines, patient_line, ranking_text
 from agent.roles import ConditionExplanation, ConsultationView, RankedCondition
+from agent.settings import Strategy
 from retrieval.ddxplus_kb import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-Strategy = Literal["standard", "cot", "fewshot-knn", "hybrid"]
-STRATEGIES: tuple[Strategy, ...] = ("standard", "cot", "fewshot-knn", "hybrid")
 OPEN_LIST_SIZE = 10
 FEWSHOT_K = 3
 
@@ -48,6 +50,14 @@ class LLMDifferential:
     rationale: str
     deferred: bool = False
     """Hybrid mode: the model kept the engine's ranking."""
+
+
+class RankingWithRationale(list[RankedCondition]):
+    """A ranked differential that also carries the model's rationale for the clinician."""
+
+    def __init__(self, ranked: Iterable[RankedCondition], rationale: str) -> None:
+        super().__init__(ranked)
+        self.rationale = rationale
 
 
 def llm_differential(
@@ -146,13 +156,15 @@ class LLMDiagnoser:
         examples: SolvedCasePool | None = None,
     ) -> None:
         if strategy == "fewshot-knn" and examples is None:
-            raise ValueError("the fewshot-knn strategy needs a pool of solved cases")
+            raise SettingsError(
+                "The fewshot-knn strategy needs solved example cases (`ddx eval ddxplus "
+                "--examples PATIENTS.csv`); here choose the standard, cot or hybrid strategy."
+            )
         self.client = client
         self.kb = kb
         self.engine = engine
         self.strategy = strategy
         self.examples = examples
-        self.last_rationale = ""
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
         engine_ranked = self.engine.diagnose(view)
@@ -180,8 +192,8 @@ class LLMDiagnoser:
             return engine_ranked
         if answer.deferred:
             return engine_ranked
-        self.last_rationale = answer.rationale
-        return rank_probabilities(answer.names, self.kb.condition_names, engine_pairs)
+        ranked = rank_probabilities(answer.names, self.kb.condition_names, engine_pairs)
+        return RankingWithRationale(ranked, answer.rationale.strip())
 
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int

@@ -17,6 +17,7 @@ user with every ranking:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -363,10 +364,12 @@ class CachedCriteria:
         if result is None:
             result = self.inner.criteria_for(need)
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_suffix(".tmp")
-                temporary.write_text(result.model_dump_json(indent=1), encoding="utf-8")
-                temporary.replace(path)
+                # A cache that cannot be written costs a recomputation later, not this answer.
+                with contextlib.suppress(OSError):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    temporary = path.with_suffix(".tmp")
+                    temporary.write_text(result.model_dump_json(indent=1), encoding="utf-8")
+                    temporary.replace(path)
         self._memory[need] = result
         return result
 

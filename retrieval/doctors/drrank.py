@@ -29,7 +29,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.errors import DataFormatError, MissingDataError
-from retrieval.doctors.profiles import DoctorProfile, jsonl_rows, validated_rows
+from retrieval.corpus import jsonl_rows
+from retrieval.doctors.profiles import DoctorProfile, validated_rows
 
 
 class DrRankQuery(BaseModel):

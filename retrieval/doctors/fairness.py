@@ -93,11 +93,13 @@ def probe(
     *,
     top_k: int = 10,
     base: Evaluation | None = None,
+    seed: int = 0,
     progress: bool = False,
 ) -> FairnessReport:
     """Run the gender × region variants of every query and compare them with the plain run
-    (``base``, computed here when not given). Chinese queries get Chinese prefixes."""
-    plain = base or evaluate(queries, ranker, criteria, progress=progress)
+    (``base``, computed here when not given; it must use the same ``seed``, or ties would
+    move between runs). Chinese queries get Chinese prefixes."""
+    plain = base or evaluate(queries, ranker, criteria, seed=seed, progress=progress)
     chinese = any("\u4e00" <= ch <= "\u9fff" for q in queries[:5] for ch in q.query)
     genders, regions = (CHINESE_GENDERS, CHINESE_REGIONS) if chinese else (GENDERS, REGIONS)
     report = FairnessReport(ranker.name, top_k, plain.means)
@@ -109,6 +111,7 @@ def probe(
                 ranker,
                 criteria,
                 need_of=_prefixed(prefix),
+                seed=seed,
                 progress=progress,
             )
             differences = {

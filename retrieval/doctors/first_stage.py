@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,11 +93,15 @@ class DirectoryIndex:
         matcher.remember(texts, vectors)
         return cls(directory, search, matcher, built)
 
+    @cached_property
+    def _by_id(self) -> dict[str, DoctorProfile]:
+        """Profiles by id, made once: a directory can hold 10^5 of them."""
+        return {p.id: p for p in self.directory.profiles}
+
     def candidates(self, need: str, k: int = FIRST_STAGE_DEPTH) -> list[DoctorProfile]:
         """The ``k`` profiles the hybrid search finds for the need, best first."""
-        by_id = {p.id: p for p in self.directory.profiles}
         hits = self.search.search(need, k, "hybrid")
-        return [by_id[h.document.id] for h in hits if h.document.id in by_id]
+        return [self._by_id[h.document.id] for h in hits if h.document.id in self._by_id]
 
 
 def _section_texts(profiles: Sequence[DoctorProfile]) -> list[str]:

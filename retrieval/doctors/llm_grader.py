@@ -10,7 +10,8 @@ Two ways to get the probabilities, by backend (``agent.llm``):
   through the bounded-retry structured call; its label gets probability 1.
 
 A grading that fails (the model never produces a valid label) scores the candidate 0 and counts
-it in ``failures``; it is never silently dropped.
+it in ``failures``; it is never silently dropped. A backend that cannot be reached stops the
+ranking (``LLMUnavailableError``) rather than grading every candidate 0.
 """
 
 from __future__ import annotations
@@ -144,13 +145,15 @@ class LlmGrader:
     def score(
         self, need: str, candidates: Sequence[DoctorProfile], criteria: CriteriaSet
     ) -> list[float]:
-        from agent.llm.base import LLMError
+        from agent.llm.base import LLMError, LLMUnavailableError
 
         scores = []
         for profile in candidates:
             try:
                 probabilities = self.labels.distribution(grading_messages(need, criteria, profile))
                 self.reasons[profile.id] = self.labels.last_reason
+            except LLMUnavailableError:
+                raise  # a server that is down would grade every doctor 0: stop, say so
             except LLMError:
                 self.failures += 1
                 probabilities = [1.0, 0.0, 0.0, 0.0, 0.0]

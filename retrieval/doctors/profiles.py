@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any, Protocol, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import DataFormatError, MissingDataError
+from retrieval.corpus import jsonl_rows
 
 LIST_FIELDS = ("specialties", "procedures", "publications", "awards")
 TEXT_FIELDS = ("title", "department", "hospital", "region", "expertise", "introduction")
@@ -220,21 +220,6 @@ def row_problem(file_name: str, line: int, exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "row"
     return f"{file_name} line {line}: {where}: {first['msg']}"
-
-
-def jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, JSON object) per non-blank line, streamed; a line that is not a JSON
-    object comes as (line number, what is wrong with it)."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not valid JSON ({exc.msg})"
-                continue
-            yield number, row if isinstance(row, dict) else "not a JSON object"
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:

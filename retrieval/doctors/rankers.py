@@ -211,7 +211,7 @@ def make_ranker(
 
         if not grader_backend:
             raise SettingsError(
-                "The llm ranker needs an LLM backend (--ranker-backend hf:DIR or openai:MODEL@URL)."
+                "The llm ranker needs an LLM backend (--backend hf:DIR or openai:MODEL@URL)."
             )
         return grader_from_backend(grader_backend)
     raise SettingsError(f"Unknown ranker {name!r}: choose one of {', '.join(RANKER_NAMES)}.")

@@ -59,16 +59,17 @@ class DoctorRecommender:
 
         directory = load_directory(directory_file)
         encoder = load_encoder(embedding_model)
+        # Any other ranker is made (and a bad name or backend refused) before indexing.
+        other = (
+            make_ranker(ranker, encoder=encoder, grader_backend=grader_backend)
+            if ranker != "embedded"
+            else None
+        )
         folder = index_dir or default_index_dir(state_dir, directory)
         index = DirectoryIndex.open(directory, folder, encoder, progress=progress)
         provider: CriteriaProvider = KbCriteria(kb) if kb is not None else NeedCriteria()
         criteria = CachedCriteria(provider, state_dir / "doctor_criteria", tag=encoder.name)
-        chosen = (
-            make_ranker(ranker, encoder=encoder, grader_backend=grader_backend)
-            if ranker != "embedded"
-            else _embedded_on(index)
-        )
-        return cls(index, criteria, chosen)
+        return cls(index, criteria, other if other is not None else _embedded_on(index))
 
     def rank(
         self,

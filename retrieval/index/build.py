@@ -168,7 +168,9 @@ def build_index(
     ids = [document.id for document in documents]
     if len(set(ids)) != len(ids):
         raise DdxError("Document ids must be unique within a corpus.")
-    if out.exists() and not (out / MANIFEST_FILE).is_file() and any(out.iterdir()):
+    if out.exists() and (
+        not out.is_dir() or (not (out / MANIFEST_FILE).is_file() and any(out.iterdir()))
+    ):
         raise DdxError(
             f"{out} exists and is not an index directory; choose another --out (building "
             "replaces the whole folder)."

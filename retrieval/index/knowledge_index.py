@@ -116,6 +116,13 @@ class KnowledgeIndex:
             methods.append("hybrid")
         return methods
 
+    @property
+    def best_method(self) -> Method:
+        """Hybrid when this index can run it, else the one method it has."""
+        if not self.methods:
+            raise SettingsError(f"The index at {self.directory} has nothing to search with.")
+        return self.methods[-1]
+
     def _require(self, method: Method) -> None:
         if method not in self.methods:
             missing = {
