@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.errors import MissingDataError
+from agent.errors import DdxError, MissingDataError
 
 DDXPLUS = "ddxplus"
 DDXPLUS_EVIDENCES = "release_evidences.json"
@@ -35,5 +35,19 @@ def require_existing(path: Path, what: str) -> Path:
     """Check a file the user named explicitly (e.g. --patients) exists."""
     if not path.is_file():
         hint = f" It should be {what}." if what else ""
-        raise MissingDataError(f"{path} not found.{hint}")
+        problem = "is a folder, not a file" if path.is_dir() else "not found"
+        raise MissingDataError(f"{path} {problem}.{hint}")
+    return path
+
+
+def ensure_folder(path: Path, what: str) -> Path:
+    """Create ``path`` (and its parents) before any work is done, so that a folder that cannot
+    be written is one clear message up front rather than a traceback after the work.
+
+    ``what`` names the folder for the message, e.g. "output folder" or "state folder".
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DdxError(f"Cannot create the {what} {path}: {exc.strerror or exc}.") from None
     return path

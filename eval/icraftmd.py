@@ -21,8 +21,9 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
-from agent.errors import DataFormatError, DdxError
+from agent.errors import DataFormatError
 from agent.llm.base import LLMUnavailableError
+from data.locations import ensure_folder
 from eval.icraftmd_cases import IcraftCase, IcraftCaseResult, IcraftSetup, run_case
 from eval.metrics import gtpa_at_k
 from eval.results_file import atomic_write, validation_message
@@ -113,10 +114,7 @@ def run_icraftmd(
     concurrency: int = 1,
     warn: Callable[[str], None] = lambda message: None,
 ) -> IcraftOutcome:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
+    ensure_folder(out, "output folder")
     check_config(out, config)  # refuses to resume a run made with other settings
     results_path = out / CASES_FILE
     done = {r.case_id for r in read_results(results_path)}

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.errors import DataFormatError, DdxError, MissingDataError
+from agent.errors import DataFormatError, MissingDataError
+from data.locations import ensure_folder
 from eval.ir_metrics import Qrels, evaluate_run
 from retrieval.chunking import ChunkSettings
 from retrieval.corpus import jsonl_rows
@@ -162,10 +163,7 @@ def run_retrieval_bench(
         warn(f"{missing} judged quer{'y has' if missing == 1 else 'ies have'} no text; skipped")
     if not judged:
         raise DataFormatError("No query of the qrels is in the queries file.")
-    try:
-        request.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DdxError(f"Cannot create the output folder {request.out}: {exc.strerror}.") from None
+    ensure_folder(request.out, "output folder")
 
     index_dir = request.index_dir or request.out / "index"
     started = time.perf_counter()

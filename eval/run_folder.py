@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 from agent.errors import DdxError
+from data.locations import ensure_folder
 from eval.parallel import CaseFailure, CaseRunner, run_cases
 from eval.rarebench_schema import RareBenchSummary
 from eval.report import write_summary
@@ -132,10 +133,7 @@ def run_in_folder(
     warn: Callable[[str], None],
 ) -> FolderRun[ResultT]:
     """Run the cases of ``case_ids`` (the runner's indices) missing from the folder."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
+    ensure_folder(out, "output folder")
     check_config(out, config)
     cases_path = out / CASES_FILE
     done = {case_id_of(c) for c in read_results(cases_path, result_type, repair=True)}

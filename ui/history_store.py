@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agent.errors import DdxError
+from data.locations import ensure_folder
 
 INDEX_FILE = "ui-consultations.sqlite"
 
@@ -54,10 +54,7 @@ class HistoryStore:
     """The user → consultations index, in ``state_dir/ui-consultations.sqlite``."""
 
     def __init__(self, state_dir: Path) -> None:
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DdxError(f"Cannot create the state folder {state_dir}: {exc.strerror}.") from None
+        ensure_folder(state_dir, "state folder")
         self.path = state_dir / INDEX_FILE
         # One connection for the process (closing the last one flushes the log to disk, which
         # would cost every answer a disk sync); the lock serialises Streamlit's threads.

@@ -12,6 +12,7 @@ import typer
 from agent.cli.common import load_kb, settings_from
 from agent.errors import DdxError
 from agent.llm import options as llm_options
+from data.locations import ensure_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -244,10 +245,7 @@ def _checkpointer(state_dir: Path) -> AbstractContextManager[Any]:
     """SQLite checkpoints in the state folder: consultations survive a restart."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DdxError(f"Cannot create the state folder {state_dir}: {exc.strerror}.") from None
+    ensure_folder(state_dir, "state folder")
     return SqliteSaver.from_conn_string(str(state_dir / "consultations.sqlite"))
 
 

@@ -11,6 +11,7 @@ import typer
 
 from agent.cli.common import load_kb, settings_from
 from agent.errors import DdxError, MissingDataError
+from data.locations import ensure_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -207,10 +208,7 @@ def eval_cmd(
 
     settings = settings_from(ctx)
     dataset = load_drrank(data, limit)
-    try:  # before the evaluation, so that its results have somewhere to go
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DdxError(f"Cannot create the output folder {out}: {exc.strerror}.") from None
+    ensure_folder(out, "output folder")  # before the evaluation: its results need a home
     for problem in dataset.problems[:20]:
         typer.secho(problem, fg=typer.colors.YELLOW, err=True)
     encoder = None
