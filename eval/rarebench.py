@@ -39,6 +39,8 @@ MAPPING_FILE = "disease_mapping.json"
 class RareBenchRequest(RunRequest):
     cases: Path
     opening_share: float = OPENING_SHARE
+    review_of_systems: bool = True
+    """Open each consultation with the review of systems (one multi-choice question)."""
     mapping: Path | None = None
     """RareBench's disease_mapping.json (names for name matching); None: match by id only."""
 
@@ -80,6 +82,7 @@ def run_rarebench(
         questions=request.questions,
         full_profile=request.full_profile,
         opening_share=request.opening_share,
+        review_of_systems=request.review_of_systems,
         limit=request.limit,
         seed=request.seed,
         knowledge_base=kb.version,
@@ -93,6 +96,7 @@ def run_rarebench(
         full_profile=request.full_profile,
         opening_share=request.opening_share,
         confidence_threshold=request.confidence_threshold,
+        review_of_systems=request.review_of_systems,
     )
     run = run_in_folder(
         request.out,

@@ -74,6 +74,7 @@ class PhenotypeCaseRunner:
         full_profile: bool,
         opening_share: float,
         confidence_threshold: float,
+        review_of_systems: bool = True,
     ) -> None:
         from agent.phenotype.context import hpo_context
 
@@ -84,7 +85,7 @@ class PhenotypeCaseRunner:
         self.full_profile = full_profile
         self.opening_share = opening_share
         self.confidence_threshold = confidence_threshold
-        self.session = batch_session(hpo_context(kb))
+        self.session = batch_session(hpo_context(kb, review_of_systems=review_of_systems))
 
     def run(self, index: int) -> PhenotypeCaseResult:
         return run_phenotype_case(

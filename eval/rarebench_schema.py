@@ -45,6 +45,7 @@ class RareBenchConfig(BaseModel):
     questions: int
     full_profile: bool
     opening_share: float
+    review_of_systems: bool = True
     limit: int | None
     seed: int
     knowledge_base: str = Field(description="HPO annotation version.")

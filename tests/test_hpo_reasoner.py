@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agent.findings import Findings
 from agent.phenotype.model import (
     LikelihoodParams,
     LikelihoodScorer,
@@ -17,7 +18,7 @@ from agent.roles import ConsultationView
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 
-def view(findings: dict[str, bool | None], asked: list[str] | None = None) -> ConsultationView:
+def view(findings: Findings, asked: list[str] | None = None) -> ConsultationView:
     return ConsultationView(
         age=None,
         sex=None,
@@ -136,7 +137,7 @@ def test_history_taker_asks_a_separating_term_never_an_implied_one(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
     kb = mini_hpo_kb
-    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb))
+    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb), review_of_systems=False)
     consult = view({"HP:0001251": True})  # ataxia: Alpha and Gamma both have it
     question = taker.next_question(consult)
     assert question is not None
@@ -164,3 +165,38 @@ def test_question_text_is_plain_english(mini_hpo_kb: HpoKnowledgeBase) -> None:
     )
     assert first_sentence("One thing. Another thing.") == "One thing"
     assert first_sentence("word " * 60, limit=20).endswith("…")
+
+
+def test_the_review_of_systems_comes_first_and_counts_per_branch(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    from agent.phenotype.catalogue import HpoCatalogue
+    from agent.phenotype.review import REVIEW_CODE, expand_findings
+    from simulator.phenotype_patient import PhenotypePatient
+
+    kb = mini_hpo_kb
+    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb))
+    first = taker.next_question(view({"HP:0001251": True}))
+    assert first is not None and first.code == REVIEW_CODE and first.kind == "M"
+    labels = [label for label, _ in first.choices]
+    assert "Nervous system" in labels and "Head or neck" in labels
+    # the simulated patient ticks a branch when one of its terms lies below it
+    patient = PhenotypePatient(kb, ["HP:0001250"])  # seizure: nervous system only
+    answer = patient.answer(REVIEW_CODE)
+    assert answer == ["HP:0000707"]
+    catalogue = HpoCatalogue(kb)
+    assert catalogue.parse_text(REVIEW_CODE, "nervous system") == ["HP:0000707"]
+    assert catalogue.parse_text(REVIEW_CODE, "no") == []
+    assert catalogue.parse_text(REVIEW_CODE, "don't know") is None
+    assert catalogue.phrase_answer(REVIEW_CODE, ["HP:0000707"]) == "Affected: Nervous system."
+    # unticked branches are absent, except one a volunteered term already implies
+    findings: Findings = {"HP:0001166": True, REVIEW_CODE: ["HP:0000707"]}
+    expanded = expand_findings(kb, findings)
+    assert expanded["HP:0000707"] is True
+    assert expanded["HP:0000152"] is False  # head or neck: not ticked
+    assert "HP:0001167" not in expanded  # finger: implied by arachnodactyly, never denied
+    # after the review: a single-term question, never below a branch answered no
+    after = view(findings, asked=[REVIEW_CODE])
+    following = taker.next_question(after)
+    assert following is not None and following.kind == "B"
+    assert following.code not in {"HP:0000252", "HP:0000256", "HP:0000234", "HP:0000152"}

@@ -175,7 +175,11 @@ def test_consultation_over_the_hpo_knowledge_base(mini_hpo_kb: HpoKnowledgeBase)
     session = ConsultationSession(compile_graph(InMemorySaver()), hpo_context(mini_hpo_kb))
     with pytest.raises(DdxError, match="Unknown"):
         session.start("bad", CaseIntake(findings={"E_91": True}))
-    turn = session.start("t", CaseIntake(findings={"HP:0001251": True}, max_questions=2))
+    turn = session.start("t", CaseIntake(findings={"HP:0001251": True}, max_questions=3))
+    assert turn.question is not None and turn.question.kind == "M"  # the review of systems
+    turn = session.answer("t", Answer.of_text("eyes, maybe"))
+    assert turn.question is not None and turn.question.error
+    turn = session.answer("t", Answer.of_text("nervous system, 2"))
     assert turn.question is not None and turn.question.kind == "B"
     turn = session.answer("t", Answer.of_text("maybe"))
     assert turn.question is not None and turn.question.error
@@ -183,9 +187,10 @@ def test_consultation_over_the_hpo_knowledge_base(mini_hpo_kb: HpoKnowledgeBase)
     while turn.question is not None:
         turn = session.answer("t", Answer.of_text("no"))
     report = turn.report
-    assert report is not None and report.questions_asked == 2
-    assert report.transcript[0].answer == "Yes." and report.transcript[0].present is True
-    assert report.transcript[0].question.startswith("Does the patient have")
+    assert report is not None and report.questions_asked == 3
+    assert report.transcript[0].answer.startswith("Affected: ")
+    assert report.transcript[1].answer == "Yes." and report.transcript[1].present is True
+    assert report.transcript[1].question.startswith("Does the patient have")
     assert report.urgent == []
     assert report.explanations and report.explanations[0].raised_by
 
@@ -291,14 +296,15 @@ def test_chat_over_hpo_with_typed_phenotypes(
     report = tmp_path / "report.md"
     args = ["chat", "--kb", "hpo", "--say", "HP:0001166, HP:0001083, no HP:0001250"]
     result = CliRunner().invoke(
-        app, [*args, "--questions", "2", "--markdown", str(report)], input="no\nno\n"
+        app, [*args, "--questions", "3", "--markdown", str(report)], input="eye\nno\nno\n"
     )
     assert result.exit_code == 0, result.output
     assert "Arachnodactyly (HP:0001166): yes" in result.output
     assert "Seizure (HP:0001250): no" in result.output
     assert "Does the patient have" in result.output
     text = report.read_text()
-    assert "2 questions asked" in text and "Not yet asked:" in text
+    assert "Which parts of the body are affected?" in result.output
+    assert "3 questions asked" in text and "Not yet asked:" in text
     bad = CliRunner().invoke(app, ["chat", "--kb", "nope", "--say", "x"])
     assert bad.exit_code != 0
 

@@ -44,12 +44,19 @@ def rarebench(
         show_default=False,
     ),
     confidence: float | None = bench_options.CONFIDENCE,
+    review: bool = typer.Option(
+        True,
+        "--review/--no-review",
+        help="Open with the review of systems (one multi-choice question over the top-level "
+        "HPO branches); --no-review asks single-term questions only.",
+    ),
 ) -> None:
     """Benchmark the rare-disease consultation on RareBench-format patients.
 
     As in MEDDxAgent, each consultation starts from the first 20 % of the patient's phenotype
-    terms (at least one) and asks up to --questions yes/no questions about HPO terms; a
-    simulated patient answers yes when the term or a more specific one is in the record. A case
+    terms (at least one) and asks up to --questions questions: first the review of systems
+    (which parts of the body are affected), then yes/no questions about HPO terms; a simulated
+    patient answers yes when the term or a more specific one is in the record. A case
     is right when a ranked disease shares an id or a cross-referenced id with 'RareDisease', or
     has the same normalised name. Results go to OUT/cases.jsonl as cases finish (run again to
     resume) and OUT/summary.json (n, top1, top3, top10, median_rank, avg_questions, seconds).
@@ -73,6 +80,7 @@ def rarebench(
         limit=limit,
         seed=seed,
         full_profile=full_profile,
+        review_of_systems=review,
         confidence_threshold=settings.confidence_threshold,
         mapping=mapping,
     )

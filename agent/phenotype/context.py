@@ -8,12 +8,15 @@ from agent.phenotype.roles import PhenotypeDiagnoser, PhenotypeHistoryTaker
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 
-def hpo_context(kb: HpoKnowledgeBase) -> ConsultContext[HpoKnowledgeBase]:
-    """The phenotype reasoner in every role; no rare disease is flagged urgent."""
+def hpo_context(
+    kb: HpoKnowledgeBase, *, review_of_systems: bool = True
+) -> ConsultContext[HpoKnowledgeBase]:
+    """The phenotype reasoner in every role; no rare disease is flagged urgent.
+    ``review_of_systems``: open the questioning with the multi-choice review of systems."""
     diagnoser = PhenotypeDiagnoser(kb)
     return ConsultContext(
         kb=kb,
-        history_taker=PhenotypeHistoryTaker(diagnoser),
+        history_taker=PhenotypeHistoryTaker(diagnoser, review_of_systems=review_of_systems),
         diagnoser=diagnoser,
         findings_catalogue=HpoCatalogue(kb),
     )

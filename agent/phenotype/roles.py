@@ -13,6 +13,13 @@ import numpy as np
 from agent.findings import FindingValue
 from agent.phenotype.model import FloatArray, LikelihoodScorer, posterior
 from agent.phenotype.phrasing import term_question
+from agent.phenotype.review import (
+    REVIEW_CODE,
+    REVIEW_TEXT,
+    expand_findings,
+    review_branches,
+    review_choices,
+)
 from agent.roles import (
     ConditionExplanation,
     ConsultationView,
@@ -36,10 +43,11 @@ probability, and listing all of them would make every checkpoint and report 60 t
 def split_findings(
     kb: HpoKnowledgeBase, findings: Mapping[str, FindingValue]
 ) -> tuple[list[int], list[int]]:
-    """Indices of the present and the absent terms (unknown ids and "don't know" left out)."""
+    """Indices of the present and the absent terms (unknown ids and "don't know" left out; the
+    review of systems counts as one finding per branch)."""
     present: list[int] = []
     absent: list[int] = []
-    for code, value in findings.items():
+    for code, value in expand_findings(kb, findings).items():
         current = kb.resolve(code)
         if current is None or value is None:
             continue
@@ -53,7 +61,7 @@ def split_view(
     """Volunteered present terms, absent terms, and terms confirmed when asked."""
     asked = set(view.asked)
     volunteered = {c: v for c, v in view.findings.items() if c not in asked}
-    answered = {c: v for c, v in view.findings.items() if c in asked}
+    answered = expand_findings(kb, {c: v for c, v in view.findings.items() if c in asked})
     present, absent = split_findings(kb, volunteered)
     confirmed, denied = split_findings(kb, answered)
     return present, absent + denied, confirmed
@@ -74,7 +82,7 @@ class PhenotypeDiagnoser:
     def posterior(self, view: ConsultationView) -> FloatArray:
         """Posterior over diseases, cached for the findings it was computed from."""
         key = (
-            *sorted((c, v) for c, v in view.findings.items() if not isinstance(v, list)),
+            *sorted((c, tuple(v) if isinstance(v, list) else v) for c, v in view.findings.items()),
             ("asked", tuple(view.asked)),
         )
         if key != self._key or self._posterior is None:
@@ -157,8 +165,14 @@ class PhenotypeHistoryTaker:
     """
 
     def __init__(
-        self, diagnoser: PhenotypeDiagnoser, candidates: int = 30, focus: float = 1.0
+        self,
+        diagnoser: PhenotypeDiagnoser,
+        candidates: int = 30,
+        focus: float = 1.0,
+        review_of_systems: bool = True,
     ) -> None:
+        self.review_of_systems = review_of_systems
+        """Open with the review of systems (``agent.phenotype.review``) before single terms."""
         self.focus = focus
         """Exponent on the leaders' probabilities before the gain is computed (> 1: questions
         aimed at the very top of the differential)."""
@@ -202,6 +216,16 @@ class PhenotypeHistoryTaker:
         return np.asarray(h_prior - py * entropy(yes, py) - pn * entropy(no, pn))
 
     def next_question(self, view: ConsultationView) -> Question | None:
+        if self._review_due(view):
+            return Question(
+                code=REVIEW_CODE,
+                text=REVIEW_TEXT,
+                kind="M",
+                choices=list(review_choices(self.kb)),
+                reason="Which organ systems are involved narrows thousands of rare diseases "
+                "at once, before questions about single features.",
+                expected_gain=0.0,
+            )
         probabilities = self.diagnoser.posterior(view)
         leaders = [int(d) for d in np.argsort(-probabilities, kind="stable")[: self.candidates]]
         implied = self._implied(view.findings)
@@ -225,6 +249,15 @@ class PhenotypeHistoryTaker:
             kind="B",
             reason=self._reason(term, leaders[:6], float(gains[best])),
             expected_gain=round(float(gains[best]), 4),
+        )
+
+    def _review_due(self, view: ConsultationView) -> bool:
+        """The review comes first, once, when the ontology has branches to review."""
+        return (
+            self.review_of_systems
+            and REVIEW_CODE not in view.findings
+            and REVIEW_CODE not in view.asked
+            and bool(review_branches(self.kb))
         )
 
     def _reason(self, term: int, leaders: Sequence[int], gain: float) -> str:
