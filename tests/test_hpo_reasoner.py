@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.findings import Findings
+from agent.findings import Findings, InvalidAnswerError
 from agent.phenotype.model import (
     LikelihoodParams,
     LikelihoodScorer,
@@ -187,6 +187,11 @@ def test_the_review_of_systems_comes_first_and_counts_per_branch(
     catalogue = HpoCatalogue(kb)
     assert catalogue.parse_text(REVIEW_CODE, "nervous system") == ["HP:0000707"]
     assert catalogue.parse_text(REVIEW_CODE, "no") == []
+    assert catalogue.parse_text(REVIEW_CODE, "nervous, finger") == ["HP:0000707", "HP:0001167"]
+    assert catalogue.parse_text(REVIEW_CODE, "1") == [first.choices[0][1]]
+    assert catalogue.parse_text(REVIEW_CODE, "neck") == ["HP:0000152"]  # part of a name
+    with pytest.raises(InvalidAnswerError, match="not one of the choices"):
+        catalogue.parse_text(REVIEW_CODE, "lungs")
     assert catalogue.parse_text(REVIEW_CODE, "don't know") is None
     assert catalogue.phrase_answer(REVIEW_CODE, ["HP:0000707"]) == "Affected: Nervous system."
     # unticked branches are absent, except one a volunteered term already implies

@@ -86,32 +86,29 @@ def normalize_review(kb: HpoKnowledgeBase, value: object) -> FindingValue:
 
 
 def parse_review(kb: HpoKnowledgeBase, text: str) -> FindingValue:
-    """Typed answer: numbers or names of the choices, separated by commas; 'none'; "don't know"."""
+    """Typed answer: numbers or names of the choices, separated by commas; 'none' or 'no';
+    "don't know"."""
     options = review_choices(kb)
     said = text.strip().casefold()
     if said in {"none", "none of these", "nothing"}:
         return []
+    tokens = [t.strip() for t in re.split(r"[,;]| and ", said) if t.strip()]
+    matches = [_match(options, token) for token in tokens]
+    if tokens and all(m is not None for m in matches):
+        return list(dict.fromkeys(m for m in matches if m is not None))
     try:
         yes_no = parse_yes_no(text)
     except InvalidAnswerError:
-        pass
-    else:
-        if yes_no is None:
-            return None
-        if not yes_no:  # "no": none of them, as for every multi-choice question
-            return []
-        raise InvalidAnswerError("Which ones? Give their numbers or names, separated by commas.")
-    picked: list[str | int] = []
-    for token in (t.strip() for t in re.split(r"[,;]| and ", said) if t.strip()):
-        match = _match(options, token)
-        if match is None:
-            raise InvalidAnswerError(
-                f"{token!r} is not one of the choices: give their numbers (1–{len(options)}) "
-                "or names, separated by commas, or 'none'."
-            )
-        if match not in picked:
-            picked.append(match)
-    return picked
+        unknown = next((t for t, m in zip(tokens, matches, strict=True) if m is None), text)
+        raise InvalidAnswerError(
+            f"{unknown!r} is not one of the choices: give their numbers (1–{len(options)}) "
+            "or names, separated by commas, or 'none'."
+        ) from None
+    if yes_no is None:
+        return None
+    if not yes_no:  # "no": none of them, as for every multi-choice question
+        return []
+    raise InvalidAnswerError("Which ones? Give their numbers or names, separated by commas.")
 
 
 def _match(options: Sequence[tuple[str, str]], token: str) -> str | None:
@@ -121,7 +118,10 @@ def _match(options: Sequence[tuple[str, str]], token: str) -> str | None:
         if token in {label.casefold(), code.casefold()}:
             return code
     prefixed = [code for label, code in options if label.casefold().startswith(token)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    if len(prefixed) == 1:
+        return prefixed[0]
+    contained = [code for label, code in options if token in label.casefold()]  # "skeletal"
+    return contained[0] if len(contained) == 1 and not prefixed else None
 
 
 def phrase_review(kb: HpoKnowledgeBase, value: FindingValue) -> str:
