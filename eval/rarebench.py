@@ -30,6 +30,7 @@ from eval.run_folder import (
     select_cases,
 )
 from retrieval.hpo_kb import HpoKnowledgeBase
+from simulator.phenotype_patient import Unmentioned
 from simulator.phenotype_records import OPENING_SHARE, PhenotypeRecord, load_phenotype_records
 
 MAPPING_FILE = "disease_mapping.json"
@@ -41,6 +42,10 @@ class RareBenchRequest(RunRequest):
     opening_share: float = OPENING_SHARE
     review_of_systems: bool = True
     """Open each consultation with the review of systems (one multi-choice question)."""
+    opening_seed: int | None = 0
+    """Seed of the shuffle of the observed terms before the opening; None: record order."""
+    unmentioned: Unmentioned = "unknown"
+    """The patient's answer about a term its record does not mention."""
     mapping: Path | None = None
     """RareBench's disease_mapping.json (names for name matching); None: match by id only."""
 
@@ -83,6 +88,8 @@ def run_rarebench(
         full_profile=request.full_profile,
         opening_share=request.opening_share,
         review_of_systems=request.review_of_systems,
+        opening_seed=request.opening_seed,
+        unmentioned=request.unmentioned,
         limit=request.limit,
         seed=request.seed,
         knowledge_base=kb.version,
@@ -97,6 +104,8 @@ def run_rarebench(
         opening_share=request.opening_share,
         confidence_threshold=request.confidence_threshold,
         review_of_systems=request.review_of_systems,
+        opening_seed=request.opening_seed,
+        unmentioned=request.unmentioned,
     )
     run = run_in_folder(
         request.out,

@@ -1,9 +1,12 @@
 """One RareBench case through the real consultation graph, a phenotype patient answering.
 
-As in MEDDxAgent, the consultation starts from the first 20 % of the record's phenotype list
-(at least one term) and asks up to ``questions`` yes/no questions about HPO terms; the
-simulated patient answers yes when the asked term or a descendant is among the record's terms.
-``full_profile`` gives every term up front and asks nothing.
+As in MEDDxAgent and RareBench, the consultation starts from the first 20 % of the record's
+observed terms (at least one), after shuffling them with a seed so that the curators' order
+does not leak, and asks up to ``questions`` questions; the simulated patient
+(``simulator.phenotype_patient``) answers yes when the record has the asked term or a
+descendant, no when the record excludes it, and "don't know" otherwise (``unmentioned``).
+``full_profile`` gives every observed term (and every excluded one as absent) up front and asks
+nothing.
 """
 
 from __future__ import annotations
@@ -11,16 +14,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from agent.report import FinalReport
 from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.rarebench_matching import DiseaseMatcher
 from eval.rarebench_schema import PhenotypeCaseResult
 from eval.schema import steps_of, transcript_of
 from retrieval.hpo_kb import HpoKnowledgeBase
-from simulator.phenotype_patient import PhenotypePatient
+from simulator.phenotype_patient import PhenotypePatient, Unmentioned
 from simulator.phenotype_records import PhenotypeRecord, opening_terms
 
 LISTED = 10
+
+CHECKPOINTS = (0, 5, 10, 20)
+"""Numbers of answers after which the truth's rank is recorded (those within the budget)."""
 
 
 def run_phenotype_case(
@@ -33,12 +40,18 @@ def run_phenotype_case(
     full_profile: bool,
     opening_share: float,
     confidence_threshold: float,
+    opening_seed: int | None = 0,
+    unmentioned: Unmentioned = "unknown",
 ) -> PhenotypeCaseResult:
     started = time.perf_counter()
-    patient = PhenotypePatient(kb, record.phenotype)
-    given = patient.terms if full_profile else opening_terms(patient.terms, opening_share)
+    patient = PhenotypePatient(kb, record.phenotype, record.excluded, unmentioned)
+    if full_profile:
+        findings = patient.full_profile()
+    else:
+        key = None if opening_seed is None else f"{opening_seed}:{record.case_id}"
+        findings = patient.findings(opening_terms(patient.terms, opening_share, key))
     intake = CaseIntake(
-        findings=patient.findings(given),
+        findings=findings,
         max_questions=0 if full_profile else questions,
         confidence_threshold=confidence_threshold,
     )
@@ -48,16 +61,37 @@ def run_phenotype_case(
     return PhenotypeCaseResult(
         case_id=record.case_id,
         truth=record.diseases,
-        opening=list(given),
+        opening=[code for code, value in findings.items() if value],
+        group=record.group,
         questions_asked=report.questions_asked,
         stop_reason=report.stop_reason,
         transcript=transcript_of(report),
         differential=[(i.name, round(i.probability, 6)) for i in report.differential[:LISTED]],
         truth_rank=rank,
         matched_by=kind,
+        rank_after=ranks_after(report, kb, matcher, record, questions),
         steps=steps_of(report),
         seconds=round(time.perf_counter() - started, 6),
     )
+
+
+def ranks_after(
+    report: FinalReport,
+    kb: HpoKnowledgeBase,
+    matcher: DiseaseMatcher,
+    record: PhenotypeRecord,
+    budget: int,
+) -> dict[int, int | None]:
+    """The truth's rank in the top 10 after each checkpoint's number of answers (the last
+    differential at or before it: a consultation that stopped early keeps its ranking)."""
+    ranks: dict[int, int | None] = {}
+    for k in (c for c in CHECKPOINTS if c <= budget):
+        shown = [s for s in report.history if s.questions <= k]
+        if not shown:
+            continue
+        ranking = [kb.disease_by_name(name) for name, _ in shown[-1].top]
+        ranks[k] = matcher.rank([d for d in ranking if d is not None], record.diseases)[0]
+    return ranks
 
 
 class PhenotypeCaseRunner:
@@ -75,6 +109,8 @@ class PhenotypeCaseRunner:
         opening_share: float,
         confidence_threshold: float,
         review_of_systems: bool = True,
+        opening_seed: int | None = 0,
+        unmentioned: Unmentioned = "unknown",
     ) -> None:
         from agent.phenotype.context import hpo_context
 
@@ -85,6 +121,8 @@ class PhenotypeCaseRunner:
         self.full_profile = full_profile
         self.opening_share = opening_share
         self.confidence_threshold = confidence_threshold
+        self.opening_seed = opening_seed
+        self.unmentioned: Unmentioned = unmentioned
         self.session = batch_session(hpo_context(kb, review_of_systems=review_of_systems))
 
     def run(self, index: int) -> PhenotypeCaseResult:
@@ -97,4 +135,6 @@ class PhenotypeCaseRunner:
             full_profile=self.full_profile,
             opening_share=self.opening_share,
             confidence_threshold=self.confidence_threshold,
+            opening_seed=self.opening_seed,
+            unmentioned=self.unmentioned,
         )

@@ -32,6 +32,12 @@ class PhenotypeCaseResult(BaseModel):
         ge=1, description="1-based rank of the first matching disease; None: not ranked."
     )
     matched_by: str | None = Field(description="'id', 'xref' or 'name'.")
+    group: str = Field(default="", description="The record's Subset (else Department).")
+    rank_after: dict[int, int | None] = Field(
+        default_factory=dict,
+        description="Rank of the truth in the top 10 after 0, 5, 10, 20 … answers (None: "
+        "not in the top 10 then); a consultation that stopped earlier keeps its last rank.",
+    )
     steps: list[StepSnapshot]
     seconds: float
 
@@ -45,10 +51,23 @@ class RareBenchConfig(BaseModel):
     questions: int
     full_profile: bool
     opening_share: float
+    opening_seed: int | None = Field(
+        default=0, description="Seed of the shuffle before the opening; None: record order."
+    )
+    unmentioned: str = Field(default="unknown", description="Answer to unmentioned terms.")
     review_of_systems: bool = True
     limit: int | None
     seed: int
     knowledge_base: str = Field(description="HPO annotation version.")
+
+
+class TopK(BaseModel):
+    """Top-k accuracy of a group of cases."""
+
+    n: int
+    top1: float
+    top3: float
+    top10: float
 
 
 class RareBenchSummary(BaseModel):
@@ -71,6 +90,22 @@ class RareBenchSummary(BaseModel):
     questions_budget: int
     full_profile: bool
     label: str
+    after_questions: dict[int, TopK] = Field(
+        default_factory=dict, description="Top-k after 0, 5, 10, 20 … answers (≤ the budget)."
+    )
+    by_group: dict[str, TopK] = Field(
+        default_factory=dict, description="Top-k per Subset / Department, when records have one."
+    )
+
+
+def top_k(ranks: Sequence[int | None]) -> TopK:
+    """Top-1/3/10 of ranks (None: not ranked in the top 10)."""
+    values = np.array([r if r is not None else 10**9 for r in ranks])
+
+    def share(k: int) -> float:
+        return round(float(np.mean(values <= k)), 4) if len(values) else 0.0
+
+    return TopK(n=len(values), top1=share(1), top3=share(3), top10=share(10))
 
 
 def summarize_rarebench(
@@ -109,4 +144,12 @@ def summarize_rarebench(
         questions_budget=questions_budget,
         full_profile=full_profile,
         label=label,
+        after_questions={
+            k: top_k([c.rank_after.get(k) for c in cases])
+            for k in sorted({k for c in cases for k in c.rank_after})
+        },
+        by_group={
+            group: top_k([c.truth_rank for c in cases if c.group == group])
+            for group in sorted({c.group for c in cases if c.group})
+        },
     )

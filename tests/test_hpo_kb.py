@@ -5,20 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import retrieval.hpo_kb as hpo_kb
+import retrieval.hpo_sources as hpo_sources
 from agent.errors import MissingDataError
 from retrieval.hpo_kb import (
     UNKNOWN_FREQUENCY,
     HpoKnowledgeBase,
     build_from_folder,
     load_hpo_kb,
-    parse_frequency,
 )
+from retrieval.hpo_sources import parse_frequency
 from tests.conftest import HPO_FIXTURE
 
 
@@ -158,3 +160,102 @@ def test_corpus_has_one_page_per_disease_with_frequencies(mini_hpo_kb: HpoKnowle
     assert "Very frequent (80–99%): Seizure." in alpha.text
     assert "Frequency not given: Ataxia." in alpha.text
     assert "Not a feature: Macrocephaly." in alpha.text
+
+
+# -- the hpo3 release --------------------------------------------------------------------------
+
+
+class _Term:
+    def __init__(self, tid: str, name: str, parents: list[int], replaced_by: str = "") -> None:
+        self.id, self.name, self._parents = tid, name, parents
+        self.is_obsolete, self.replaced_by = bool(replaced_by), replaced_by
+
+    def parent_ids(self) -> list[int]:
+        return self._parents
+
+
+class _Disease:
+    def __init__(self, number: int, name: str, terms: set[int]) -> None:
+        self.id, self.name, self.hpo = number, name, terms
+
+
+class _Ontology:
+    """What hpo3's Ontology offers read_hpo3: terms, diseases, version (a newer release than
+    the fixture: a new term, a new disease, an annotation the old release lacks)."""
+
+    def __init__(self) -> None:
+        old = hpo_sources.read_obo_terms(HPO_FIXTURE)
+        self.terms = [
+            _Term(t["id"], t["name"], [int(p[3:10]) for p in t.get("is_a", [])])
+            for t in old
+            if not t.get("is_obsolete")
+        ]
+        self.terms.append(_Term("HP:0040000", "Brand-new sign", [707]))
+        self.terms.append(_Term("HP:0000999", "obsolete Unsteady gait", [], "HP:0001251"))
+        self.omim_diseases = [
+            _Disease(100001, "Alpha syndrome", {1250, 252, 1251, 6, 40000}),
+            _Disease(620001, "Omega syndrome", {40000, 1166}),
+        ]
+        self.orpha_diseases = [_Disease(1002, "Gamma syndrome", {1251, 1166})]
+
+    def __call__(self) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[_Term]:
+        return iter(self.terms)
+
+    def version(self) -> str:
+        return "2100-01-01"
+
+
+def test_hpo3_release_is_enriched_from_the_older_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hpo_sources, "_hpo3_ontology", _Ontology)
+    monkeypatch.setattr(hpo_sources, "hpo3_version", lambda: "9.9")
+    kb = hpo_kb.build_from_raw(hpo_sources.read_hpo3(hpo_sources.read_folder(HPO_FIXTURE)))
+    assert kb.version == "HPO 2100-01-01 (hpo3 9.9); frequencies from the 2099-01-01 annotations"
+    new = kb.term_index("HP:0040000")
+    assert kb.term_names[new] == "Brand-new sign" and kb.term_definitions[new] == ""
+    assert kb.resolve("HP:0002279") == "HP:0001250"  # alt id from the older file
+    assert kb.resolve("HP:0000999") == "HP:0001251"  # obsolete, replaced (hpo3)
+    assert "HP:0000006" not in kb.term_ids  # inheritance stays out
+    omega = kb.disease_index("OMIM:620001")
+    assert omega is not None and kb.disease_names[omega] == "Omega syndrome"
+    _, freqs = kb.disease_terms(omega)
+    assert set(freqs) == {UNKNOWN_FREQUENCY}  # newer than the frequencies' release
+    alpha = kb.disease_index("OMIM:100001")
+    assert alpha is not None
+    by_id = dict(
+        zip(
+            (kb.term_ids[t] for t in kb.disease_terms(alpha)[0]),
+            kb.disease_terms(alpha)[1],
+            strict=True,
+        )
+    )
+    assert by_id["HP:0001250"] == pytest.approx(0.895)  # frequency of the older release
+    assert by_id["HP:0040000"] == UNKNOWN_FREQUENCY
+    assert kb.disease_index("ORPHA:1001") is None  # not in the newer release
+
+
+def test_obo_reader_keeps_ids_names_parents_synonyms_and_obsolete_terms() -> None:
+    terms = {t["id"]: t for t in hpo_sources.read_obo_terms(HPO_FIXTURE)}
+    assert "part_of" not in terms  # a [Typedef], not a term
+    seizure = terms["HP:0001250"]
+    assert seizure["alt_id"] == ["HP:0002279"]
+    assert "Epileptic seizure" in seizure["synonym"]
+    assert seizure["is_a"] == ["HP:0000707 ! Abnormality of the nervous system"]
+    assert terms["HP:0000999"]["is_obsolete"] is True
+
+
+@pytest.mark.integration
+def test_real_release_covers_most_dev_diseases(real_hpo_cache: Path) -> None:
+    import json
+    import os
+
+    data = os.environ.get("DDX_DATA_DIR")
+    cases = Path(data or "") / "phenopackets" / "dev_cases.jsonl"
+    if not data or not cases.is_file():
+        pytest.skip("DDX_DATA_DIR with phenopackets/dev_cases.jsonl is not set")
+    kb = load_hpo_kb(real_hpo_cache)
+    truths = [json.loads(line)["RareDisease"][0] for line in cases.read_text().splitlines()]
+    covered = np.mean([kb.disease_index(t) is not None for t in truths])
+    assert covered > 0.75, f"only {covered:.2f} of the dev cases' diseases are known"

@@ -9,11 +9,12 @@ from agent.findings import Findings, InvalidAnswerError
 from agent.phenotype.model import (
     LikelihoodParams,
     LikelihoodScorer,
-    ResnikScorer,
     presence_probability,
 )
 from agent.phenotype.phrasing import first_sentence, term_question
-from agent.phenotype.roles import PhenotypeDiagnoser, PhenotypeHistoryTaker
+from agent.phenotype.questions import PhenotypeHistoryTaker
+from agent.phenotype.roles import PhenotypeDiagnoser
+from agent.phenotype.similarity import ResnikScorer
 from agent.roles import ConsultationView
 from retrieval.hpo_kb import HpoKnowledgeBase
 

@@ -16,8 +16,19 @@ app = typer.Typer(
 
 
 @app.command("info")
-def info(ctx: typer.Context) -> None:
+def info(
+    ctx: typer.Context,
+    kb_name: str = typer.Option(
+        "ddxplus", "--kb", help="ddxplus, or hpo (rare diseases: which HPO release is loaded)."
+    ),
+) -> None:
     """Validate the knowledge base and show what it holds, with the release quirks handled."""
+    if kb_name == "hpo":
+        from agent.cli.hpo_info import hpo_info
+
+        return hpo_info(settings_from(ctx))
+    if kb_name != "ddxplus":
+        raise DdxError(f"--kb must be ddxplus or hpo, not {kb_name!r}.")
     kb = load_kb(settings_from(ctx))
     kinds = Counter(ev.kind.name.lower() for ev in kb.evidences.values())
     severities = Counter(c.severity for c in kb.conditions.values())

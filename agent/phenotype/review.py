@@ -4,9 +4,10 @@ A consultation that opens with a couple of phenotype terms leaves thousands of d
 plausible, and single-term yes/no questions find the patient's other features slowly. A
 clinician asks early which parts of the body are affected; so does the history taker, once,
 before its single-term questions. The question's code is *Phenotypic abnormality* (the root of
-the branches); its answer is the list of branches ticked. Each branch then counts as a finding
-answered when asked: ticked → present, not ticked → absent (so no term under an unticked branch
-is asked again, and no ancestor of a ticked one).
+the branches); its answer is the list of branches ticked. A ticked branch counts as a present
+finding answered when asked (no ancestor of it is asked again); an unticked one as a *weak* "no"
+(the diagnoser's ``review_sensitivity``): a patient, or a record, may simply not mention an
+affected system.
 """
 
 from __future__ import annotations
@@ -52,23 +53,33 @@ def implied_branches(kb: HpoKnowledgeBase, findings: Mapping[str, FindingValue])
     return reached & set(review_branches(kb))
 
 
+def split_review(
+    kb: HpoKnowledgeBase, findings: Mapping[str, FindingValue]
+) -> tuple[dict[str, FindingValue], list[int], list[int]]:
+    """The findings without the review, and the review's ticked and unticked branches (a
+    branch a present term already implies is neither: a person may leave it unticked, having
+    said so already). "Don't know" ticks nothing and leaves nothing unticked."""
+    rest = {code: value for code, value in findings.items() if code != REVIEW_CODE}
+    answer = findings.get(REVIEW_CODE)
+    if not isinstance(answer, list):
+        return rest, [], []
+    chosen = {str(v) for v in answer}
+    known = implied_branches(kb, rest)
+    branches = review_branches(kb)
+    ticked = [t for t in branches if kb.term_ids[t] in chosen]
+    unticked = [t for t in branches if kb.term_ids[t] not in chosen and t not in known]
+    return rest, ticked, unticked
+
+
 def expand_findings(
     kb: HpoKnowledgeBase, findings: Mapping[str, FindingValue]
 ) -> dict[str, FindingValue]:
     """``findings`` with the review's answer replaced by one finding per branch: ticked →
     present, not ticked → absent, except a branch a present term already implies (a person may
     leave it unticked, having said so already). "Don't know" adds nothing."""
-    expanded = {code: value for code, value in findings.items() if code != REVIEW_CODE}
-    answer = findings.get(REVIEW_CODE)
-    if isinstance(answer, list):
-        ticked = {str(v) for v in answer}
-        known = implied_branches(kb, expanded)
-        for t in review_branches(kb):
-            code = kb.term_ids[t]
-            if code in ticked:
-                expanded[code] = True
-            elif t not in known:
-                expanded[code] = False
+    expanded, ticked, unticked = split_review(kb, findings)
+    expanded.update({kb.term_ids[t]: True for t in ticked})
+    expanded.update({kb.term_ids[t]: False for t in unticked})
     return expanded
 
 

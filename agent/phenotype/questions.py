@@ -1,0 +1,163 @@
+"""The phenotype reasoner's history-taking role: ask the HPO term with the largest expected
+information gain under a patient who may not know.
+
+A real record — or a real patient — answers "yes" to a feature the patient has only some of
+the time, "no" rarely, and "I don't know" most often; the engine takes "don't know" as no
+evidence. So the expected gain of asking term ``t`` over the leading diseases (weights ``π``)
+counts the yes and no outcomes only:
+
+    P(yes | d) = a · F[d, t] + ε · bg(t)        P(no | d) = r · (1 − a · F[d, t])
+    gain(t) = Σ_{o ∈ yes, no} P(o) · (H(π) − H(π | o))
+
+with ``a`` the chance that a feature the patient has is known (``answer_rate``), ``r`` the
+chance that one the patient lacks is known to be absent (``denial_rate``) and ``ε`` the
+volunteered-term noise. A question most patients cannot answer is worth little, however well
+a "yes" would separate the leaders. A term whose answer already follows from the findings is
+never asked: an ancestor of a present term (present too) or a descendant of an absent one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.findings import FindingValue
+from agent.phenotype.model import FloatArray
+from agent.phenotype.phrasing import term_question
+from agent.phenotype.review import REVIEW_CODE, REVIEW_TEXT, review_branches, review_choices
+from agent.phenotype.roles import PhenotypeDiagnoser, split_findings
+from agent.roles import ConsultationView, Question
+
+MIN_GAIN_BITS = 0.0
+"""Stop asking only when no question can tell the leading diseases apart: with thousands of
+diseases a small expected gain now often opens up a large one later."""
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """How likely a patient is to know the answer (module docstring)."""
+
+    answer_rate: float = 0.5
+    """a: chance that a feature the patient has is known ("yes")."""
+    denial_rate: float = 0.02
+    """r: chance that a feature the patient lacks is known to be absent ("no")."""
+
+
+def _entropy(joint: FloatArray, total: FloatArray) -> FloatArray:
+    q = joint / np.maximum(total, 1e-300)[None, :]
+    return np.asarray(-(q * np.log2(np.where(q > 0, q, 1.0))).sum(axis=0))
+
+
+class PhenotypeHistoryTaker:
+    """History-taking role: the review of systems first (``agent.phenotype.review``), then the
+    HPO term with the largest expected gain, phrased from the term's name and definition."""
+
+    def __init__(
+        self,
+        diagnoser: PhenotypeDiagnoser,
+        candidates: int = 30,
+        focus: float = 1.0,
+        review_of_systems: bool = True,
+        answers: AnswerModel | None = None,
+    ) -> None:
+        self.review_of_systems = review_of_systems
+        self.focus = focus
+        """Exponent on the leaders' probabilities before the gain is computed (> 1: questions
+        aimed at the very top of the differential)."""
+        self.answers = answers or AnswerModel()
+        self.diagnoser = diagnoser
+        self.kb = diagnoser.kb
+        self.scorer = diagnoser.scorer
+        self.candidates = candidates
+        self._descendants = self.kb.ancestors.T.tocsr()
+        self._presence_rows = self.scorer.presence.tocsr()
+
+    def _implied(self, findings: Mapping[str, FindingValue]) -> set[int]:
+        present, absent = split_findings(self.kb, {c: v for c, v in findings.items()})
+        implied: set[int] = set()
+        for t in present:
+            implied.update(int(a) for a in self.kb.ancestors_of(t))
+        for t in absent:
+            start, end = self._descendants.indptr[t], self._descendants.indptr[t + 1]
+            implied.update(int(x) for x in self._descendants.indices[start:end])
+        return implied
+
+    def expected_gains(
+        self, weights: FloatArray, leaders: Sequence[int], terms: Sequence[int]
+    ) -> FloatArray:
+        """Expected entropy reduction (bits) of asking each term, over the leaders' weights."""
+        presence = self._presence_rows[np.asarray(leaders)][:, np.asarray(terms)].toarray()
+        a, r = self.answers.answer_rate, self.answers.denial_rate
+        background = self.scorer.background[np.asarray(terms)]
+        p_yes = np.clip(a * presence + self.scorer.params.noise * background[None, :], 0, 1)
+        p_yes = np.clip(p_yes, 1e-9, 1.0)
+        p_no = np.clip(r * (1.0 - a * presence), 1e-9, 1.0)
+        weights = weights / weights.max()
+        prior = weights / weights.sum()
+        h_prior = float(-(prior * np.log2(np.where(prior > 0, prior, 1.0))).sum())
+        gain = np.zeros(len(terms))
+        for p_answer in (p_yes, p_no):
+            joint = prior[:, None] * p_answer
+            total = joint.sum(axis=0)
+            gain += total * (h_prior - _entropy(joint, total))
+        return gain
+
+    def next_question(self, view: ConsultationView) -> Question | None:
+        if self._review_due(view):
+            return Question(
+                code=REVIEW_CODE,
+                text=REVIEW_TEXT,
+                kind="M",
+                choices=list(review_choices(self.kb)),
+                reason="Which organ systems are involved narrows thousands of rare diseases "
+                "at once, before questions about single features.",
+                expected_gain=0.0,
+            )
+        probabilities = self.diagnoser.posterior(view)
+        leaders = [int(d) for d in np.argsort(-probabilities, kind="stable")[: self.candidates]]
+        implied = self._implied(view.findings)
+        asked = {self.kb.resolve(code) for code in (*view.asked, *view.findings)}
+        reachable = np.unique(self._presence_rows[leaders].indices)
+        terms = [
+            int(t)
+            for t in reachable
+            if int(t) not in implied and self.kb.term_ids[int(t)] not in asked
+        ]
+        if not terms:
+            return None
+        gains = self.expected_gains(probabilities[leaders] ** self.focus, leaders, terms)
+        best = int(np.argmax(gains))
+        if gains[best] <= MIN_GAIN_BITS:
+            return None
+        term = terms[best]
+        return Question(
+            code=self.kb.term_ids[term],
+            text=term_question(self.kb, term),
+            kind="B",
+            reason=self._reason(term, leaders[:6], float(gains[best])),
+            expected_gain=round(float(gains[best]), 4),
+        )
+
+    def _review_due(self, view: ConsultationView) -> bool:
+        """The review comes first, once, when the ontology has branches to review."""
+        return (
+            self.review_of_systems
+            and REVIEW_CODE not in view.findings
+            and REVIEW_CODE not in view.asked
+            and bool(review_branches(self.kb))
+        )
+
+    def _reason(self, term: int, leaders: Sequence[int], gain: float) -> str:
+        column = self.scorer.presence_column(term)
+        names = self.kb.disease_names
+        favoured = [names[d] for d in leaders if column[d] >= 0.3][:2]
+        against = [names[d] for d in leaders if column[d] < 0.3][:2]
+        if favoured and against:
+            split = f"separates {', '.join(favoured)} from {', '.join(against)}"
+        elif favoured:
+            split = f"is common in {', '.join(favoured)}"
+        else:
+            split = f"would point away from {', '.join(against)}"
+        return f"It {split} (expected gain {gain:.2f} bits)."
