@@ -206,3 +206,36 @@ def test_the_review_of_systems_comes_first_and_counts_per_branch(
     following = taker.next_question(after)
     assert following is not None and following.kind == "B"
     assert following.code not in {"HP:0000252", "HP:0000256", "HP:0000234", "HP:0000152"}
+
+
+def test_expected_gain_counts_yes_and_no_and_leaves_dont_know_uninformative(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    """The sparse gain equals the gain computed densely from the answer model."""
+    from agent.phenotype.questions import AnswerModel
+
+    kb = mini_hpo_kb
+    answers = AnswerModel(answer_rate=0.6, denial_rate=0.1)
+    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb), answers=answers)
+    weights = np.array([0.5, 0.2, 0.2, 0.1])
+    pool = list(range(kb.n_diseases))
+    terms = list(range(kb.n_terms))
+    gains = taker.expected_gains(weights, pool, terms)
+    presence = taker.scorer.presence.toarray()
+    noise = taker.scorer.params.noise * taker.scorer.background
+    prior = weights / weights.sum()
+
+    def entropy(p: np.ndarray) -> float:
+        p = p[p > 0]
+        return float(-(p * np.log2(p)).sum())
+
+    for t in terms:
+        p_yes = np.clip(0.6 * presence[:, t] + noise[t], 1e-12, 1)
+        p_no = np.clip(0.1 * (1 - 0.6 * presence[:, t]), 1e-12, 1)
+        expected = 0.0
+        for p in (p_yes, p_no):
+            joint = prior * p
+            expected += joint.sum() * (entropy(prior) - entropy(joint / joint.sum()))
+        assert gains[t] == pytest.approx(expected, abs=1e-9)
+    # a term every disease has equally tells nothing; one only Beta has tells something
+    assert gains[kb.term_index("HP:0000256")] > 0

@@ -47,11 +47,26 @@ def test_patient_says_yes_to_the_term_and_its_ancestors_only(
     assert patient.answer("HP:0007359")
     assert patient.answer("HP:0001250")  # Seizure: a descendant is the patient's term
     assert patient.answer("HP:0000707")
-    assert not patient.answer("HP:0001251")  # Ataxia: a sibling
-    assert not patient.answer("HP:0000252")
+    assert patient.answer("HP:0001251") is None  # Ataxia: not in the record, so unknown
+    assert patient.answer("HP:0000252") is None
     general = PhenotypePatient(mini_hpo_kb, ["HP:0001250"])
-    assert not general.answer("HP:0007359")  # more specific than what the patient has
+    assert general.answer("HP:0007359") is None  # more specific than what the record says
     assert PhenotypePatient(mini_hpo_kb, ["HP:0002279"]).answer("HP:0001250")  # alt id
+    complete = PhenotypePatient(mini_hpo_kb, ["HP:0007359"], unmentioned="absent")
+    assert complete.answer("HP:0001251") is False  # a record complete by construction
+
+
+def test_only_the_records_excluded_terms_are_a_no(mini_hpo_kb: HpoKnowledgeBase) -> None:
+    patient = PhenotypePatient(
+        mini_hpo_kb, ["HP:0001166"], excluded=["HP:0001250", "HP:0001166", "HP:9999999"]
+    )
+    assert patient.excluded == ["HP:0001250"]  # an observed term is never also excluded
+    assert patient.answer("HP:0001250") is False
+    assert patient.answer("HP:0007359") is False  # below an excluded term: absent too
+    assert patient.answer("HP:0000707") is None  # above it: the record does not say
+    assert patient.answer("HP:0001166") is True
+    assert patient.full_profile() == {"HP:0001166": True, "HP:0001250": False}
+    assert patient.full_profile(with_excluded=False) == {"HP:0001166": True}
 
 
 # -- the case generator ------------------------------------------------------------------------
@@ -107,6 +122,11 @@ def test_opening_is_the_first_fifth_and_at_least_one_term() -> None:
     terms = [f"HP:{i:07d}" for i in range(12)]
     assert opening_terms(terms) == terms[:2]
     assert opening_terms(terms[:3]) == terms[:1]
+    shuffled = opening_terms(terms, shuffle_key="0:case-1")
+    assert shuffled == opening_terms(terms, shuffle_key="0:case-1")  # reproducible
+    assert len(shuffled) == 2 and set(shuffled) <= set(terms)
+    openings = {tuple(opening_terms(terms, shuffle_key=f"0:case-{i}")) for i in range(20)}
+    assert len(openings) > 10  # the curators' order no longer decides the opening
 
 
 # -- matching ----------------------------------------------------------------------------------
@@ -333,3 +353,68 @@ def test_hpo_chat_keeps_the_consultation_when_it_cannot_save_or_resume_it_elsewh
     other_kb = CliRunner().invoke(app, ["chat", "--resume", thread[1]])
     assert isinstance(other_kb.exception, DdxError)
     assert "another knowledge base" in str(other_kb.exception)
+
+
+def test_phenopacket_run_reports_per_subset_and_after_questions(
+    mini_hpo_kb: HpoKnowledgeBase, tmp_path: Path
+) -> None:
+    """Phenopacket fields (Excluded, Subset, DiseaseName) are read; figures come per subset
+    and after 0 and 5 answers; the patient says "don't know" to what the record omits."""
+    rows = [
+        {
+            "id": "p1",
+            "Phenotype": ["HP:0007359", "HP:0000252", "HP:0001251"],
+            "Excluded": ["HP:0001166"],
+            "RareDisease": ["OMIM:100001"],
+            "Subset": "A",
+            "DiseaseName": "Alpha syndrome",
+        },
+        {
+            "id": "p2",
+            "Phenotype": ["HP:0001166", "HP:0001251"],
+            "Excluded": ["HP:0001250"],
+            "RareDisease": ["ORPHA:1002"],
+            "Subset": "B",
+        },
+        {
+            "id": "p3",
+            "Phenotype": ["HP:0000256", "HP:0001166"],
+            "RareDisease": ["OMIM:100002"],
+            "Department": "B",
+        },
+    ]
+    cases = write_jsonl(tmp_path / "pp.jsonl", [json.dumps(r) for r in rows])
+    out = tmp_path / "run"
+    request = RareBenchRequest(cases=cases, out=out, questions=5, review_of_systems=False)
+    summary = run_rarebench(mini_hpo_kb, request, lambda _: None).summary
+    assert set(summary.after_questions) == {0, 5}
+    assert summary.after_questions[5].n == 3
+    assert set(summary.by_group) == {"A", "B"} and summary.by_group["B"].n == 2
+    results = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
+    answers = {t["answer"] for r in results for t in r["transcript"]}
+    assert "I don't know." in answers  # nothing about the unmentioned terms is made up
+    p2 = next(r for r in results if r["case_id"] == "p2")
+    denied = [t for t in p2["transcript"] if t["present"] is False]
+    assert all(t["code"] in {"HP:0001250", "HP:0007359"} for t in denied)
+    config = json.loads((out / "run.json").read_text())
+    assert config["opening_seed"] == 0 and config["unmentioned"] == "unknown"
+
+
+def test_cli_refuses_an_unknown_unmentioned_rule(tmp_path: Path) -> None:
+    cases = write_jsonl(
+        tmp_path / "c.jsonl", ['{"Phenotype": ["HP:0001166"], "RareDisease": ["OMIM:1"]}']
+    )
+    args = ["eval", "rarebench", "--cases", str(cases), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, [*args, "--unmentioned", "maybe"])
+    assert result.exit_code == 2 and "--unmentioned" in result.output
+
+
+def test_kb_info_names_the_hpo_release(
+    real_hpo_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DDX_CACHE_DIR", str(real_hpo_cache))
+    result = CliRunner().invoke(app, ["kb", "info", "--kb", "hpo"])
+    assert result.exit_code == 0, result.output
+    assert "release: HPO 20" in result.output and "phenotype terms" in result.output
+    wrong = CliRunner().invoke(app, ["kb", "info", "--kb", "icd"])
+    assert isinstance(wrong.exception, DdxError) and "--kb must be" in str(wrong.exception)

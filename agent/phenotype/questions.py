@@ -30,6 +30,8 @@ from agent.phenotype.review import REVIEW_CODE, REVIEW_TEXT, review_branches, re
 from agent.phenotype.roles import PhenotypeDiagnoser, split_findings
 from agent.roles import ConsultationView, Question
 
+POOL = 2000
+
 MIN_GAIN_BITS = 0.0
 """Stop asking only when no question can tell the leading diseases apart: with thousands of
 diseases a small expected gain now often opens up a large one later."""
@@ -58,6 +60,7 @@ class PhenotypeHistoryTaker:
         self,
         diagnoser: PhenotypeDiagnoser,
         candidates: int = 30,
+        pool: int = POOL,
         focus: float = 1.0,
         review_of_systems: bool = True,
         answers: AnswerModel | None = None,
@@ -71,6 +74,9 @@ class PhenotypeHistoryTaker:
         self.kb = diagnoser.kb
         self.scorer = diagnoser.scorer
         self.candidates = candidates
+        """Terms annotated to these leading diseases are the questions considered."""
+        self.pool = pool
+        """The gain is computed over this many leading diseases (nearly all the mass)."""
         self._descendants = self.kb.ancestors.T.tocsr()
         self._presence_rows = self.scorer.presence.tocsr()
 
@@ -85,24 +91,44 @@ class PhenotypeHistoryTaker:
         return implied
 
     def expected_gains(
-        self, weights: FloatArray, leaders: Sequence[int], terms: Sequence[int]
+        self, weights: FloatArray, pool: Sequence[int], terms: Sequence[int]
     ) -> FloatArray:
-        """Expected entropy reduction (bits) of asking each term, over the leaders' weights."""
-        presence = self._presence_rows[np.asarray(leaders)][:, np.asarray(terms)].toarray()
-        a, r = self.answers.answer_rate, self.answers.denial_rate
-        background = self.scorer.background[np.asarray(terms)]
-        p_yes = np.clip(a * presence + self.scorer.params.noise * background[None, :], 0, 1)
-        p_yes = np.clip(p_yes, 1e-9, 1.0)
-        p_no = np.clip(r * (1.0 - a * presence), 1e-9, 1.0)
-        weights = weights / weights.max()
+        """Expected entropy reduction (bits) of asking each term, over the pool's weights.
+
+        Sparse throughout: a disease without the term answers yes with the noise rate only,
+        so its part of each sum follows from the totals over the pool."""
         prior = weights / weights.sum()
-        h_prior = float(-(prior * np.log2(np.where(prior > 0, prior, 1.0))).sum())
+        presence = self._presence_rows[np.asarray(pool)][:, np.asarray(terms)].tocsc()
+        a, r = self.answers.answer_rate, self.answers.denial_rate
+        noise = self.scorer.params.noise * self.scorer.background[np.asarray(terms)]
+        log_prior = np.log(np.where(prior > 0, prior, 1.0))
+        h_prior = float(-(prior * log_prior).sum())
+        rows = presence.indices
+        counts = np.diff(presence.indptr)
+        col = np.repeat(np.arange(len(terms)), counts)
+        covered = np.bincount(col, weights=prior[rows], minlength=len(terms))
+        covered_log = np.bincount(col, weights=(prior * log_prior)[rows], minlength=len(terms))
+        total_log = float((prior * log_prior).sum())
         gain = np.zeros(len(terms))
-        for p_answer in (p_yes, p_no):
-            joint = prior[:, None] * p_answer
-            total = joint.sum(axis=0)
-            gain += total * (h_prior - _entropy(joint, total))
-        return gain
+        # (answer probability where the disease has the term, where it does not)
+        for has, lacks in (
+            (a * presence.data + noise[col], noise),
+            (r * (1.0 - a * presence.data), np.full(len(terms), r)),
+        ):
+            has = np.clip(has, 1e-12, 1.0)
+            lacks = np.clip(lacks, 1e-12, 1.0)
+            joint = prior[rows] * has
+            p_answer = np.bincount(col, weights=joint, minlength=len(terms)) + lacks * (
+                1.0 - covered
+            )
+            # Σ π·p·log(π·p) over the pool, the diseases lacking the term from the totals
+            plogp = np.bincount(
+                col, weights=joint * (log_prior[rows] + np.log(has)), minlength=len(terms)
+            )
+            plogp += lacks * ((total_log - covered_log) + np.log(lacks) * (1.0 - covered))
+            entropy = np.log(p_answer) - plogp / p_answer
+            gain += p_answer * (h_prior - entropy)
+        return np.asarray(gain / np.log(2.0), dtype=np.float64)
 
     def next_question(self, view: ConsultationView) -> Question | None:
         if self._review_due(view):
@@ -116,7 +142,9 @@ class PhenotypeHistoryTaker:
                 expected_gain=0.0,
             )
         probabilities = self.diagnoser.posterior(view)
-        leaders = [int(d) for d in np.argsort(-probabilities, kind="stable")[: self.candidates]]
+        order = np.argsort(-probabilities, kind="stable")
+        leaders = [int(d) for d in order[: self.candidates]]
+        pool = [int(d) for d in order[: self.pool]]
         implied = self._implied(view.findings)
         asked = {self.kb.resolve(code) for code in (*view.asked, *view.findings)}
         reachable = np.unique(self._presence_rows[leaders].indices)
@@ -127,7 +155,7 @@ class PhenotypeHistoryTaker:
         ]
         if not terms:
             return None
-        gains = self.expected_gains(probabilities[leaders] ** self.focus, leaders, terms)
+        gains = self.expected_gains(probabilities[pool] ** self.focus, pool, terms)
         best = int(np.argmax(gains))
         if gains[best] <= MIN_GAIN_BITS:
             return None
