@@ -218,9 +218,8 @@ def test_expected_gain_counts_yes_and_no_and_leaves_dont_know_uninformative(
     answers = AnswerModel(answer_rate=0.6, denial_rate=0.1)
     taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb), answers=answers)
     weights = np.array([0.5, 0.2, 0.2, 0.1])
-    pool = list(range(kb.n_diseases))
     terms = list(range(kb.n_terms))
-    gains = taker.expected_gains(weights, pool, terms)
+    gains = taker.expected_gains(weights, terms)
     presence = taker.scorer.presence.toarray()
     noise = taker.scorer.params.noise * taker.scorer.background
     prior = weights / weights.sum()

@@ -41,6 +41,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
 
+EFFECTS_KEPT = 256
+"""Per-term score vectors kept (~100 kB each over ~12,000 diseases)."""
+
+
 @dataclass(frozen=True)
 class LikelihoodParams:
     """Knobs of the model, chosen on the real dev cases as a whole (BENCHMARKS.md)."""
@@ -139,6 +143,7 @@ class LikelihoodScorer:
         self._missing = _missing_log_terms(kb, self.params)
         self._missing_total = np.asarray(self._missing.sum(axis=1)).ravel()
         self._descendants = kb.ancestors.T.tocsr()
+        self._effects: dict[tuple[int, bool], FloatArray] = {}
         self.presence = presence_probability(
             kb, self.params.default_frequency, self.params.record_length
         )
@@ -172,10 +177,19 @@ class LikelihoodScorer:
 
     def term_effects(self, term: int, confirmed: bool = False) -> FloatArray:
         """What one present term adds to each disease's score: its log likelihood ratio and
-        its weighted information-content match."""
+        its weighted information-content match. Kept for the next calls (read-only): a
+        consultation rescores the same terms after every answer."""
+        key = (term, confirmed)
+        cached = self._effects.get(key)
+        if cached is not None:
+            return cached
         effect = np.log(self.term_ratios(term, confirmed))
         if self.params.similarity_weight:
             effect += self.params.similarity_weight * self.similarity.term_matches(term)
+        effect.flags.writeable = False
+        if len(self._effects) >= EFFECTS_KEPT:
+            del self._effects[next(iter(self._effects))]
+        self._effects[key] = effect
         return np.asarray(effect, dtype=np.float64)
 
     def scores(

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.findings import FindingValue
 from agent.phenotype.model import FloatArray
@@ -29,8 +30,6 @@ from agent.phenotype.phrasing import term_question
 from agent.phenotype.review import REVIEW_CODE, REVIEW_TEXT, review_branches, review_choices
 from agent.phenotype.roles import PhenotypeDiagnoser, split_findings
 from agent.roles import ConsultationView, Question
-
-POOL = 2000
 
 MIN_GAIN_BITS = 0.0
 """Stop asking only when no question can tell the leading diseases apart: with thousands of
@@ -60,7 +59,6 @@ class PhenotypeHistoryTaker:
         self,
         diagnoser: PhenotypeDiagnoser,
         candidates: int = 30,
-        pool: int = POOL,
         focus: float = 1.0,
         review_of_systems: bool = True,
         answers: AnswerModel | None = None,
@@ -74,31 +72,30 @@ class PhenotypeHistoryTaker:
         self.kb = diagnoser.kb
         self.scorer = diagnoser.scorer
         self.candidates = candidates
-        """Terms annotated to these leading diseases are the questions considered."""
-        self.pool = pool
-        """The gain is computed over this many leading diseases (nearly all the mass)."""
+        """Terms annotated to these leading diseases are the questions considered; the gain
+        is computed over every disease."""
         self._descendants = self.kb.ancestors.T.tocsr()
         self._presence_rows = self.scorer.presence.tocsr()
 
-    def _implied(self, findings: Mapping[str, FindingValue]) -> set[int]:
-        present, absent = split_findings(self.kb, {c: v for c, v in findings.items()})
-        implied: set[int] = set()
+    def _implied(self, findings: Mapping[str, FindingValue]) -> npt.NDArray[np.bool_]:
+        """Per term: whether its answer follows from the findings (an ancestor of a present
+        term, or a descendant of an absent one — an unticked review branch included)."""
+        present, absent = split_findings(self.kb, findings)
+        implied = np.zeros(self.kb.n_terms, dtype=bool)
         for t in present:
-            implied.update(int(a) for a in self.kb.ancestors_of(t))
+            implied[self.kb.ancestors_of(t)] = True
         for t in absent:
             start, end = self._descendants.indptr[t], self._descendants.indptr[t + 1]
-            implied.update(int(x) for x in self._descendants.indices[start:end])
+            implied[self._descendants.indices[start:end]] = True
         return implied
 
-    def expected_gains(
-        self, weights: FloatArray, pool: Sequence[int], terms: Sequence[int]
-    ) -> FloatArray:
-        """Expected entropy reduction (bits) of asking each term, over the pool's weights.
+    def expected_gains(self, weights: FloatArray, terms: Sequence[int]) -> FloatArray:
+        """Expected entropy reduction (bits) of asking each term, over every disease's weight.
 
         Sparse throughout: a disease without the term answers yes with the noise rate only,
-        so its part of each sum follows from the totals over the pool."""
+        so its part of each sum follows from the totals."""
         prior = weights / weights.sum()
-        presence = self._presence_rows[np.asarray(pool)][:, np.asarray(terms)].tocsc()
+        presence = self.scorer.presence[:, np.asarray(terms)]
         a, r = self.answers.answer_rate, self.answers.denial_rate
         noise = self.scorer.params.noise * self.scorer.background[np.asarray(terms)]
         log_prior = np.log(np.where(prior > 0, prior, 1.0))
@@ -142,20 +139,16 @@ class PhenotypeHistoryTaker:
                 expected_gain=0.0,
             )
         probabilities = self.diagnoser.posterior(view)
-        order = np.argsort(-probabilities, kind="stable")
-        leaders = [int(d) for d in order[: self.candidates]]
-        pool = [int(d) for d in order[: self.pool]]
+        leaders = [int(d) for d in np.argsort(-probabilities, kind="stable")[: self.candidates]]
         implied = self._implied(view.findings)
         asked = {self.kb.resolve(code) for code in (*view.asked, *view.findings)}
         reachable = np.unique(self._presence_rows[leaders].indices)
         terms = [
-            int(t)
-            for t in reachable
-            if int(t) not in implied and self.kb.term_ids[int(t)] not in asked
+            int(t) for t in reachable[~implied[reachable]] if self.kb.term_ids[int(t)] not in asked
         ]
         if not terms:
             return None
-        gains = self.expected_gains(probabilities[pool] ** self.focus, pool, terms)
+        gains = self.expected_gains(probabilities**self.focus, terms)
         best = int(np.argmax(gains))
         if gains[best] <= MIN_GAIN_BITS:
             return None
