@@ -52,7 +52,7 @@ METHODS: list[Method] = [
         uses_excluded=False,
     ),
     Method(
-        "annotation frequencies only (LR, no ancestor shrink, no background)",
+        "LR without shrinking (η 0), frequencies as annotated",
         lambda kb: LikelihoodScorer(kb, replace(PLAIN, noise=0.0, record_length=None)),
         uses_excluded=False,
     ),
@@ -68,19 +68,23 @@ METHODS: list[Method] = [
     Method("LR, η 0.5, record 40, excluded ignored", lambda kb: LikelihoodScorer(kb, PLAIN), False),
     Method("LR, η 0.5, record 40, excluded s=0.9", lambda kb: LikelihoodScorer(kb, PLAIN)),
     Method(
-        "LR + unmentioned-feature penalty κ 0.3",
+        "LR + unmentioned-feature penalty κ 0.3 (scaled by length)",
         lambda kb: LikelihoodScorer(kb, replace(DEFAULT, similarity_weight=0.0)),
         uses_excluded=False,
     ),
+    Method("LR + penalty + 2 × Resnik, excluded ignored", LikelihoodScorer, uses_excluded=False),
     Method(
-        "LR + penalty + 2 × Resnik (default), excluded ignored",
-        LikelihoodScorer,
-        uses_excluded=False,
+        "LR + penalty + 2 × Resnik, excluded s=0.9",
+        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, sensitivity=0.9)),
     ),
-    Method("LR + penalty + 2 × Resnik (default), excluded s=0.9", LikelihoodScorer),
     Method(
-        "LR + penalty + 2 × Resnik, excluded s=0.2",
-        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, sensitivity=0.2)),
+        "LR + penalty (not scaled by length) + 2 × Resnik, excluded s=0.2",
+        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, scale_missing_by_length=False)),
+    ),
+    Method("LR + penalty + 2 × Resnik, excluded s=0.2 (default)", LikelihoodScorer),
+    Method(
+        "LR + 2 × Resnik (no penalty), excluded s=0.2",
+        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, missing_penalty=0.0)),
     ),
 ]
 

@@ -398,6 +398,11 @@ def test_phenopacket_run_reports_per_subset_and_after_questions(
     assert all(t["code"] in {"HP:0001250", "HP:0007359"} for t in denied)
     config = json.loads((out / "run.json").read_text())
     assert config["opening_seed"] == 0 and config["unmentioned"] == "unknown"
+    from eval.rarebench_halves import describe
+
+    lines = describe(out)
+    assert [line.split(" (")[0] for line in lines] == ["run all", "run even", "run odd"]
+    assert "(n=3)" in lines[0] and "after 5:" in lines[0]
 
 
 def test_cli_refuses_an_unknown_unmentioned_rule(tmp_path: Path) -> None:
