@@ -69,7 +69,7 @@ def run_phenotype_case(
         differential=[(i.name, round(i.probability, 6)) for i in report.differential[:LISTED]],
         truth_rank=rank,
         matched_by=kind,
-        rank_after=ranks_after(report, kb, matcher, record, questions),
+        rank_after=ranks_after(report, kb, matcher, record, 0 if full_profile else questions),
         steps=steps_of(report),
         seconds=round(time.perf_counter() - started, 6),
     )

@@ -43,6 +43,7 @@ class Method:
 
 DEFAULT = LikelihoodParams()
 PLAIN = replace(DEFAULT, missing_penalty=0.0, similarity_weight=0.0)
+ISSUE7 = replace(PLAIN, noise=0.9, record_length=10.0)
 
 METHODS: list[Method] = [
     Method("Resnik BMA patient → disease (Phenomizer)", ResnikScorer, uses_excluded=False),
@@ -57,16 +58,20 @@ METHODS: list[Method] = [
         uses_excluded=False,
     ),
     Method(
-        "LR + ancestors + background (issue 7 parameters)",
-        lambda kb: LikelihoodScorer(kb, replace(PLAIN, noise=0.9, record_length=10.0)),
+        "LR + ancestors + background (issue 7 parameters, excluded s=0.9)",
+        lambda kb: LikelihoodScorer(kb, replace(ISSUE7, sensitivity=0.9)),
     ),
     Method(
         "LR + ancestors + background (issue 7), excluded ignored",
-        lambda kb: LikelihoodScorer(kb, replace(PLAIN, noise=0.9, record_length=10.0)),
+        lambda kb: LikelihoodScorer(kb, ISSUE7),
         uses_excluded=False,
     ),
     Method("LR, η 0.5, record 40, excluded ignored", lambda kb: LikelihoodScorer(kb, PLAIN), False),
-    Method("LR, η 0.5, record 40, excluded s=0.9", lambda kb: LikelihoodScorer(kb, PLAIN)),
+    Method(
+        "LR, η 0.5, record 40, excluded s=0.9",
+        lambda kb: LikelihoodScorer(kb, replace(PLAIN, sensitivity=0.9)),
+    ),
+    Method("LR, η 0.5, record 40, excluded s=0.2", lambda kb: LikelihoodScorer(kb, PLAIN)),
     Method(
         "LR + unmentioned-feature penalty κ 0.3 (scaled by length)",
         lambda kb: LikelihoodScorer(kb, replace(DEFAULT, similarity_weight=0.0)),

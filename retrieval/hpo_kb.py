@@ -94,6 +94,7 @@ class HpoKnowledgeBase:
     _term_index: dict[str, int] = field(init=False, repr=False)
     _disease_index: dict[str, int] = field(init=False, repr=False)
     _name_index: dict[str, int] = field(init=False, repr=False)
+    _children: SparseMatrix = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._term_index = {t: i for i, t in enumerate(self.term_ids)}
@@ -130,6 +131,13 @@ class HpoKnowledgeBase:
     def disease_by_name(self, name: str) -> int | None:
         """Index of the disease with exactly this name (names are unique after merging)."""
         return self._name_index.get(name)
+
+    def children_of(self, index: int) -> npt.NDArray[np.int32]:
+        """Indices of a term's direct children (the parent relation transposed once)."""
+        if self._children is None:
+            self._children = self.parents.T.tocsr()
+        start, end = self._children.indptr[index], self._children.indptr[index + 1]
+        return np.asarray(self._children.indices[start:end], dtype=np.int32)
 
     def ancestors_of(self, index: int) -> npt.NDArray[np.int32]:
         """Indices of a term and all its ancestors."""

@@ -25,11 +25,15 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.findings import FindingValue
-from agent.phenotype.model import FloatArray
+from agent.phenotype.model import FloatArray, leading
 from agent.phenotype.phrasing import term_question
 from agent.phenotype.review import REVIEW_CODE, REVIEW_TEXT, review_branches, review_choices
 from agent.phenotype.roles import PhenotypeDiagnoser, split_findings
 from agent.roles import ConsultationView, Question
+
+POOL = 1000
+"""The gain is computed over this many leading diseases (with the calibrated posterior they
+carry all but a negligible share of the probability)."""
 
 MIN_GAIN_BITS = 0.0
 """Stop asking only when no question can tell the leading diseases apart: with thousands of
@@ -90,27 +94,33 @@ class PhenotypeHistoryTaker:
         return implied
 
     def expected_gains(self, weights: FloatArray, terms: Sequence[int]) -> FloatArray:
-        """Expected entropy reduction (bits) of asking each term, over every disease's weight.
+        """Expected entropy reduction (bits) of asking each term, over the diseases carrying
+        nearly all the weight (the ``POOL`` heaviest; the rest add nothing measurable).
 
         Sparse throughout: a disease without the term answers yes with the noise rate only,
         so its part of each sum follows from the totals."""
-        prior = weights / weights.sum()
-        presence = self.scorer.presence[:, np.asarray(terms)]
+        pool = leading(weights, POOL)
+        prior = weights[pool] / weights[pool].sum()
+        position = np.full(self.kb.n_terms, -1)
+        position[np.asarray(terms)] = np.arange(len(terms))
+        rows_of_pool = self._presence_rows[pool]
+        columns = position[rows_of_pool.indices]
+        keep = columns >= 0
+        col = columns[keep]
+        rows = np.repeat(np.arange(len(pool)), np.diff(rows_of_pool.indptr))[keep]
+        data = rows_of_pool.data[keep]
         a, r = self.answers.answer_rate, self.answers.denial_rate
         noise = self.scorer.params.noise * self.scorer.background[np.asarray(terms)]
         log_prior = np.log(np.where(prior > 0, prior, 1.0))
         h_prior = float(-(prior * log_prior).sum())
-        rows = presence.indices
-        counts = np.diff(presence.indptr)
-        col = np.repeat(np.arange(len(terms)), counts)
         covered = np.bincount(col, weights=prior[rows], minlength=len(terms))
         covered_log = np.bincount(col, weights=(prior * log_prior)[rows], minlength=len(terms))
         total_log = float((prior * log_prior).sum())
         gain = np.zeros(len(terms))
         # (answer probability where the disease has the term, where it does not)
         for has, lacks in (
-            (a * presence.data + noise[col], noise),
-            (r * (1.0 - a * presence.data), np.full(len(terms), r)),
+            (a * data + noise[col], noise),
+            (r * (1.0 - a * data), np.full(len(terms), r)),
         ):
             has = np.clip(has, 1e-12, 1.0)
             lacks = np.clip(lacks, 1e-12, 1.0)
@@ -139,7 +149,7 @@ class PhenotypeHistoryTaker:
                 expected_gain=0.0,
             )
         probabilities = self.diagnoser.posterior(view)
-        leaders = [int(d) for d in np.argsort(-probabilities, kind="stable")[: self.candidates]]
+        leaders = [int(d) for d in leading(probabilities, self.candidates)]
         implied = self._implied(view.findings)
         asked = {self.kb.resolve(code) for code in (*view.asked, *view.findings)}
         reachable = np.unique(self._presence_rows[leaders].indices)

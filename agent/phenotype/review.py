@@ -27,9 +27,7 @@ def review_branches(kb: HpoKnowledgeBase) -> list[int]:
     """The direct children of *Phenotypic abnormality*, in the ontology's order."""
     if kb.resolve(REVIEW_CODE) is None:
         return []
-    root = kb.term_index(REVIEW_CODE)
-    parents = kb.parents.tocsc()
-    return [int(t) for t in parents.indices[parents.indptr[root] : parents.indptr[root + 1]]]
+    return [int(t) for t in kb.children_of(kb.term_index(REVIEW_CODE))]
 
 
 def branch_label(kb: HpoKnowledgeBase, term: int) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.findings import FindingValue
-from agent.phenotype.model import FloatArray, LikelihoodScorer, posterior
+from agent.phenotype.model import FloatArray, LikelihoodScorer, leading, posterior
 from agent.phenotype.review import expand_findings, split_review
 from agent.roles import (
     ConditionExplanation,
@@ -108,7 +108,7 @@ class PhenotypeDiagnoser:
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
         probabilities = self.posterior(view)
-        order = np.argsort(-probabilities, kind="stable")[: self.listed]
+        order = leading(probabilities, self.listed)
         names = self.kb.disease_names
         return [
             RankedCondition.model_construct(name=names[i], probability=float(probabilities[i]))
