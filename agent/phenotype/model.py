@@ -66,8 +66,9 @@ class LikelihoodParams:
     the feature is often the diagnosis anyway (measured: 0.9 costs 3 points of top-1)."""
     review_sensitivity: float = 0.05
     """s for a review-of-systems branch left unticked: nearly no evidence, since a patient —
-    or a record — often leaves out an affected system (measured on the dev cases' even half:
-    0 and 0.05 best, 0.2 two points lower at 10 questions, 0.9 — a real "no" — eight)."""
+    or a record — often leaves out an affected system (measured on the dev cases' even half at
+    10 questions: 0 and 0.05 best, 0.2 a point lower in top-10, 0.9 — a real "no" — far
+    lower; BENCHMARKS.md)."""
     excluded_penalty: float = 0.02
     """Likelihood ratio of a present term the disease is annotated not to have."""
     missing_penalty: float = 0.3
