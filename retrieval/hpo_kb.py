@@ -33,21 +33,22 @@ import contextlib
 import hashlib
 import json
 import zipfile
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
 from agent.errors import DataFormatError, MissingDataError
+from retrieval.hpo_ontology import PHENOTYPIC_ABNORMALITY as PHENOTYPIC_ABNORMALITY
+from retrieval.hpo_ontology import SparseMatrix as SparseMatrix
+from retrieval.hpo_ontology import ancestor_closure, merge_cross_references, phenotype_terms
+from retrieval.hpo_ontology import normalise_name as normalise_name
 from retrieval.hpo_sources import (
     HPOA_FILE,
     OBO_FILE,
-    RawDisease,
     RawHpo,
     clean_definition,
     hpo3_version,
@@ -57,20 +58,10 @@ from retrieval.hpo_sources import (
 )
 from retrieval.hpo_sources import UNKNOWN_FREQUENCY as UNKNOWN_FREQUENCY
 
-PHENOTYPIC_ABNORMALITY = "HP:0000118"
-"""Root of the phenotype terms; inheritance, onset and modifier terms are left out."""
-
 FORMAT_VERSION = 3
 """Bumped whenever the cached arrays change meaning: old caches are then rebuilt."""
 
 FloatArray = npt.NDArray[np.float64]
-SparseMatrix: TypeAlias = Any
-"""A scipy.sparse matrix (scipy ships no type information for mypy)."""
-
-
-def normalise_name(name: str) -> str:
-    """A disease name for comparison: case, punctuation and spacing ignored."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 @dataclass
@@ -220,77 +211,9 @@ class HpoKnowledgeBase:
 # -- building from the source files ------------------------------------------------------------
 
 
-def _phenotype_terms(
-    raw_terms: Sequence[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, str]]:
-    """The non-obsolete terms under Phenotypic abnormality, their parents, and id aliases."""
-    current = {t["id"]: t for t in raw_terms if not t.get("is_obsolete")}
-    parents = {
-        tid: [p.split("!")[0].strip() for p in term.get("is_a", [])]
-        for tid, term in current.items()
-    }
-    children: dict[str, list[str]] = defaultdict(list)
-    for tid, plist in parents.items():
-        for parent in plist:
-            children[parent].append(tid)
-    keep: set[str] = set()
-    stack = [PHENOTYPIC_ABNORMALITY]
-    while stack:
-        tid = stack.pop()
-        if tid in keep or tid not in current:
-            continue
-        keep.add(tid)
-        stack.extend(children.get(tid, []))
-    aliases: dict[str, str] = {}
-    for term in raw_terms:
-        if term.get("is_obsolete") and term.get("replaced_by") in keep:
-            aliases[term["id"]] = term["replaced_by"]
-        elif term["id"] in keep:
-            for alt in term.get("alt_id", []):
-                aliases[alt.strip()] = term["id"]
-    ordered = sorted(keep)
-    kept_parents = {tid: [p for p in parents[tid] if p in keep] for tid in ordered}
-    return [current[tid] for tid in ordered], kept_parents, aliases
-
-
-def _id_order(disease_id: str) -> tuple[int, str]:
-    prefix = disease_id.split(":", 1)[0]
-    return ({"OMIM": 0, "ORPHA": 1}.get(prefix, 2), disease_id)
-
-
-def merge_cross_references(diseases: Iterable[RawDisease]) -> list[RawDisease]:
-    """One disease per normalised name: ids, annotations and exclusions united."""
-    groups: dict[str, RawDisease] = {}
-    for disease in diseases:
-        key = normalise_name(disease.name) or disease.ids[0]
-        if key not in groups:
-            groups[key] = RawDisease(list(disease.ids), disease.name)
-        merged = groups[key]
-        merged.ids = sorted(set(merged.ids) | set(disease.ids), key=_id_order)
-        for term, freq in disease.frequencies.items():
-            merged.frequencies[term] = max(merged.frequencies.get(term, freq), freq)
-        merged.excluded |= disease.excluded
-    for merged in groups.values():
-        merged.excluded -= set(merged.frequencies)
-    return sorted(groups.values(), key=lambda d: _id_order(d.ids[0]))
-
-
-def _ancestor_closure(parent_matrix: SparseMatrix) -> SparseMatrix:
-    """Reflexive transitive closure of the parent relation (rows: term, columns: ancestors)."""
-    n = parent_matrix.shape[0]
-    closure = (sparse.identity(n, format="csr", dtype=np.float64) + parent_matrix).tocsr()
-    closure.data[:] = 1.0
-    while True:
-        grown = (closure @ closure).tocsr()
-        grown.data[:] = 1.0
-        if grown.nnz == closure.nnz:
-            return grown
-        closure = grown
-
-
 def build_from_raw(source: RawHpo) -> HpoKnowledgeBase:
     """Arrays from a source as read (see ``retrieval.hpo_sources``)."""
-    terms, parents, aliases = _phenotype_terms(source.terms)
+    terms, parents, aliases = phenotype_terms(source.terms)
     term_ids = [t["id"] for t in terms]
     index = {tid: i for i, tid in enumerate(term_ids)}
     rows = [index[tid] for tid in term_ids for _ in parents[tid]]
@@ -332,7 +255,7 @@ def build_from_raw(source: RawHpo) -> HpoKnowledgeBase:
         term_definitions=[clean_definition(t.get("definition", "")) for t in terms],
         term_synonyms=[list(t.get("synonym", [])) for t in terms],
         parents=parent_matrix,
-        ancestors=_ancestor_closure(parent_matrix),
+        ancestors=ancestor_closure(parent_matrix),
         disease_ids=[d.ids[0] for d in diseases],
         disease_names=[d.name for d in diseases],
         disease_xrefs=[d.ids for d in diseases],
