@@ -22,9 +22,9 @@ are equal after normalisation (case, punctuation and spacing ignored) are merged
 whose annotations are the union (the highest known frequency per term). Marfan syndrome is then
 one disease with the ids ``OMIM:154700`` and ``ORPHA:558``, ranked once.
 
-The result is cached as one ``.npz`` under ``<cache dir>/hpo/`` keyed by the source files' size and
-modification time: the first start builds it in a few seconds, later starts load it in a fraction
-of a second.
+The result is cached as one ``.npz`` under ``<cache dir>/hpo/`` keyed by the hpo3 version and the
+source files' size and modification time: the first start builds it in a few seconds, later
+starts load it in a fraction of a second.
 """
 
 from __future__ import annotations
