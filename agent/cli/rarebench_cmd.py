@@ -156,4 +156,4 @@ def rarebench_sim(
     )
     records = track(generator.generate(count), total=count, description="patients")
     written = write_phenotype_records(out, records)
-    typer.echo(f"wrote {written} simulated patients to {out} (HPO annotations {kb.version})")
+    typer.echo(f"wrote {written} simulated patients to {out} (knowledge: {kb.version})")
