@@ -103,16 +103,20 @@ def test_a_whole_consultation_by_buttons_and_by_text(app_env: Path) -> None:
 
     click(at, "Finish now")
     assert [s.value for s in at.subheader] == ["Report"]
-    assert any("stopped: finished on request" in c.value for c in at.caption)
+    assert any("stopped: finished on request" in m.value for m in at.markdown)
+    assert any(m.value.startswith("**Patient:** 30 years, female") for m in at.markdown)
     report = facade_of(at).report
     assert report is not None
     assert len(report.transcript) == 2  # the question left open is not in the transcript
     assert report.transcript[0].question == first and report.transcript[0].value is False
     assert at.expander[0].label.startswith(report.differential[0].name)
     assert {"**For**", "**Against**"} <= {m.value for m in at.markdown}
-    download = at.get("download_button")[0]
-    assert download.proto.label == "Download the report (Markdown)"
-    assert "# Differential diagnosis" in facade_of(at).markdown()
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads == ["Download the report (Markdown)", "Printable report (HTML)"]
+    assert "# Differential diagnosis report" in facade_of(at).markdown()
+    transcript = at.table[0].value
+    assert list(transcript.columns) == ["question", "answer", "why it was asked"]
+    assert transcript["why it was asked"][0].startswith("It ")
     assert at.query_params["user"] == user
 
 
@@ -198,7 +202,7 @@ def test_a_consultation_resumes_after_a_restart_and_only_for_its_user(app_env: P
 def test_the_history_page_lists_and_reopens(app_env: Path) -> None:
     at = start(open_app())
     click(at, "Finish now")
-    at.switch_page("pages/history.py").run()
+    at.switch_page("screens/history.py").run()
     assert not at.exception
     assert any("finished" in m.value and "a fever: yes" in m.value for m in at.markdown)
     click(at, "Open")
@@ -207,7 +211,7 @@ def test_the_history_page_lists_and_reopens(app_env: Path) -> None:
 
 def test_the_benchmarks_page_compares_runs_and_replays_a_case(app_env: Path) -> None:
     at = open_app()
-    at.switch_page("pages/benchmarks.py").run()
+    at.switch_page("screens/benchmarks.py").run()
     assert not at.exception
     runs = at.multiselect[0]
     assert runs.options == ["broken", "q2", "q4/unsummarised"]
@@ -242,13 +246,13 @@ def test_invalid_settings_in_the_environment_are_explained(
     assert any(s.value.startswith("Applied") for s in at.success)
     assert not at.error
     assert facade_of(at).limits.confidence_threshold == 0.9
-    at.switch_page("pages/consult.py").run()
+    at.switch_page("screens/consult.py").run()
     assert [s.value for s in at.subheader] == ["New consultation"]
 
 
 def test_a_bad_data_folder_is_refused_and_the_old_settings_stay(app_env: Path) -> None:
     at = open_app()
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("screens/settings.py").run()
     at.text_input(key="set_data_dir").input(str(app_env / "nowhere"))
     click(at, "Apply")
     assert any(
@@ -258,7 +262,7 @@ def test_a_bad_data_folder_is_refused_and_the_old_settings_stay(app_env: Path) -
     at.text_input(key="set_data_dir").input(str(facade_of(at).engine.data_dir))
     at.number_input(key="set_budget").set_value(3)
     click(at, "Apply")
-    at.switch_page("pages/consult.py").run()
+    at.switch_page("screens/consult.py").run()
     start(at)
     assert progress_text(at) == "Question 1 of 3"
 
@@ -282,7 +286,7 @@ def test_the_sidebar_lists_a_consultation_as_soon_as_it_starts(app_env: Path) ->
 
 def test_backends_per_role_are_checked_and_explained(app_env: Path) -> None:
     at = open_app()
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("screens/settings.py").run()
     assert at.text_input(key="set_doctor").value == "kb"  # embedded by default
     assert any("ddx index build" in i.value for i in at.info)  # why nothing is cited
 
@@ -295,7 +299,7 @@ def test_backends_per_role_are_checked_and_explained(app_env: Path) -> None:
 
 def test_the_doctors_page_explains_how_to_configure_a_directory(app_env: Path) -> None:
     at = open_app()
-    at.switch_page("pages/doctors.py").run()
+    at.switch_page("screens/doctors.py").run()
     assert not at.exception
     assert any("No doctor directory is configured" in i.value for i in at.info)
 
@@ -308,7 +312,7 @@ def test_the_doctors_page_ranks_a_synthetic_directory(
     directory = synth.write(synth.generate(mini_kb, 2, candidates=10), app_env / "syn.jsonl")
     monkeypatch.setenv("DDX_DOCTOR_DIRECTORY", str(directory))
     at = open_app()
-    at.switch_page("pages/doctors.py").run()
+    at.switch_page("screens/doctors.py").run()
     at.text_area(key="doctor_need").input("a doctor treating Pneumonia")
     at.number_input(key="doctor_top").set_value(3)
     click(at, "Rank doctors")
@@ -318,7 +322,7 @@ def test_the_doctors_page_ranks_a_synthetic_directory(
     assert any("candidates · ranker" in c.value for c in at.caption)
 
     # The final report recommends doctors for the leading diagnosis too.
-    at.switch_page("pages/consult.py").run()
+    at.switch_page("screens/consult.py").run()
     click(start(at), "Finish now")
     report = facade_of(at).report
     assert report is not None and report.doctors

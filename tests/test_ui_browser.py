@@ -91,7 +91,7 @@ def running_app(data_dir: Path, state_dir: Path) -> Iterator[tuple[str, float]]:
     its URL once healthy and the moment it was started."""
     port = free_port()
     env = {**os.environ, "DDX_DATA_DIR": str(data_dir), "DDX_STATE_DIR": str(state_dir)}
-    command = streamlit_command(app_script(), port, "127.0.0.1", open_browser=False)
+    command = streamlit_command(app_script(), port, "127.0.0.1")
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()

@@ -1,18 +1,22 @@
-"""The app's parts without Streamlit: identity in the URL, the history index, the facade,
-"Finish now" in the graph, run discovery, the chart spec, and the ``ddx ui`` command."""
+"""The app's parts without Streamlit: identity in the URL and the cookie, the history index and
+saved settings, the facade, "Finish now" in the graph, run discovery, the chart spec, background
+jobs, and the ``ddx ui`` command."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import tomllib
+import webbrowser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
-from agent.cli import app, main
+from agent.cli import app, main, ui_cmd
 from agent.context import ConsultContext
 from agent.graph import builder
 from agent.session import Answer, ConsultationSession
@@ -22,15 +26,22 @@ from retrieval.ddxplus_kb import KnowledgeBase
 from ui.benchmarks_view import discover_runs
 from ui.charts import differential_chart
 from ui.complaint import ComplaintOption, complaint_options
-from ui.facade import ConsultFacade, Limits, build_engine
+from ui.engines import build_engine
+from ui.facade import ConsultFacade, Limits, intake_problem
 from ui.history_store import HistoryStore
 from ui.identity import (
     CONSULTATION_PARAM,
+    USER_COOKIE,
     USER_PARAM,
     consultation_from,
+    identify,
+    link_params,
+    remember_script,
     show_consultation,
+    sync_address,
     user_id_from,
 )
+from ui.jobs import JobBoard
 
 RUNS = Path(__file__).parent / "fixtures" / "ui" / "eval-runs"
 ENGINE_VARIABLES = ("DDX_DOCTOR", "DDX_DIAGNOSER", "DDX_STRATEGY", "DDX_DOCTOR_DIRECTORY")
@@ -45,6 +56,32 @@ def test_a_user_id_is_made_once_and_kept_in_the_url() -> None:
 
     tampered = {USER_PARAM: "../../etc"}
     assert user_id_from(tampered) != "../../etc" and tampered[USER_PARAM] != "../../etc"
+
+
+def test_the_address_names_the_user_before_the_cookie_and_a_stranger_gets_a_new_id() -> None:
+    assert identify({USER_PARAM: ALICE}, {USER_COOKIE: BOB}).user_id == ALICE  # a bookmark wins
+    remembered = identify({}, {USER_COOKIE: BOB})
+    assert (remembered.user_id, remembered.source) == (BOB, "cookie")
+    stranger = identify({USER_PARAM: "nope"}, {USER_COOKIE: "'; alert(1)"})
+    assert stranger.source == "new" and stranger.user_id not in (ALICE, BOB)
+    assert len(stranger.user_id) == 32
+
+
+def test_every_link_carries_the_user_and_the_open_consultation() -> None:
+    assert link_params(ALICE, None) == {USER_PARAM: ALICE}
+    assert link_params(ALICE, "c" * 32) == {USER_PARAM: ALICE, CONSULTATION_PARAM: "c" * 32}
+    address: dict[str, str] = {}  # what a page switch by Streamlit's own menu leaves
+    sync_address(address, ALICE, "c" * 32)
+    assert address == {USER_PARAM: ALICE, CONSULTATION_PARAM: "c" * 32}
+    sync_address(address, ALICE, None)
+    assert address == {USER_PARAM: ALICE}
+
+
+def test_the_cookie_script_only_ever_writes_a_well_formed_id() -> None:
+    script = remember_script(ALICE)
+    assert f"{USER_COOKIE}={ALICE}" in script and "SameSite=Strict" in script
+    with pytest.raises(ValueError):
+        remember_script('x"; document.location="http://evil')
 
 
 def test_the_open_consultation_is_shown_in_the_url_only_when_well_formed() -> None:
@@ -70,6 +107,37 @@ def test_the_history_index_keeps_users_apart(tmp_path: Path) -> None:
     assert [e.title for e in store.list(BOB)] == ["bob's"]
     assert store.owns(ALICE, "t2") and not store.owns(BOB, "t2")
     assert [e.thread_id for e in HistoryStore(tmp_path).list(ALICE)] == ["t1", "t2"]  # reopened
+
+
+def test_settings_and_the_knowledge_of_each_consultation_are_kept_per_user(
+    tmp_path: Path,
+) -> None:
+    store = HistoryStore(tmp_path)
+    store.add(ALICE, "r1", "rare one", knowledge="hpo", complaint="Arachnodactyly")
+    store.save_settings(ALICE, {"max_questions": 7})
+    store.save_settings(ALICE, {"max_questions": 12, "doctor_directory": "/d.jsonl"})
+
+    again = HistoryStore(tmp_path)  # after a restart
+    assert again.saved_settings(ALICE) == {"max_questions": 12, "doctor_directory": "/d.jsonl"}
+    assert again.saved_settings(BOB) == {}
+    entry = again.entry(ALICE, "r1")
+    assert entry is not None and (entry.knowledge, entry.complaint) == ("hpo", "Arachnodactyly")
+    assert again.entry(BOB, "r1") is None
+
+
+def test_an_index_file_of_an_older_version_gains_the_new_columns(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "ui-consultations.sqlite") as old:
+        old.execute(
+            "CREATE TABLE consultations (thread_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+            "title TEXT NOT NULL, started REAL NOT NULL, updated REAL NOT NULL, finished "
+            "INTEGER NOT NULL DEFAULT 0, questions INTEGER NOT NULL DEFAULT 0, leading TEXT "
+            "NOT NULL DEFAULT '')"
+        )
+        old.execute(
+            "INSERT INTO consultations VALUES ('t0', ?, 'kept', 1, 1, 1, 3, 'Flu')", (ALICE,)
+        )
+    entries = HistoryStore(tmp_path).list(ALICE)
+    assert [(e.title, e.knowledge, e.complaint) for e in entries] == [("kept", "ddxplus", "")]
 
 
 def memory_session(ctx: ConsultContext) -> ConsultationSession:
@@ -104,8 +172,43 @@ def facade(mini_data_dir: Path, tmp_path: Path) -> ConsultFacade:
     return ConsultFacade(ALICE, engine, Limits(10, 0.95))
 
 
+def test_the_intake_asks_for_what_is_missing() -> None:
+    assert intake_problem(None, None, " ") == (
+        "Enter the patient's age, sex and presenting complaint to start."
+    )
+    assert intake_problem(0, None, "cough") == "Enter the patient's sex to start."
+    assert intake_problem(None, "F", "") == (
+        "Enter the patient's age and presenting complaint to start."
+    )
+    assert intake_problem(70, "M", "cough") is None
+
+
+def test_the_report_download_has_the_patient_and_every_question_with_its_reason(
+    facade: ConsultFacade,
+) -> None:
+    facade.find_complaints("fever", age=30, sex="F")
+    complaint = facade.complaints[0]
+    facade.start(30, "F", complaint)
+    first = facade.question
+    assert first is not None
+    facade.answer(Answer.of_value(False))
+    facade.finish_now()
+    report = facade.report
+    assert report is not None and (report.age, report.sex) == (30, "F")
+    assert report.transcript[0].reason == first.reason and first.reason
+
+    markdown = facade.markdown()
+    assert "- **Age:** 30 years" in markdown and "- **Sex:** female" in markdown
+    assert f"- **Presenting complaint:** {complaint.label}" in markdown
+    assert "## Transcript" in markdown and first.text in markdown and first.reason in markdown
+    assert markdown.count("Decision support for learning") == 2  # top and bottom
+    html = facade.html()
+    assert html.startswith("<!DOCTYPE html>") and "<table>" in html and first.text in html
+    assert not any(fetch in html for fetch in ("<link", "<script", "src=", "@import", "url("))
+
+
 def test_the_facade_opens_only_its_users_consultations(facade: ConsultFacade) -> None:
-    facade.find_complaints("fever")
+    facade.find_complaints("fever", age=30, sex="F")
     facade.start(30, "F", facade.complaints[0])
     mine = facade.thread_id
     assert mine is not None and facade.question is not None
@@ -123,7 +226,12 @@ def test_the_facade_reports_mistakes_instead_of_raising(facade: ConsultFacade) -
     facade.answer(Answer.of_text("yes"))
     assert facade.error == "No question is waiting for an answer."
 
-    facade.find_complaints("zzzz qqqq")
+    facade.find_complaints("")
+    assert facade.error == "Enter the patient's age, sex and presenting complaint to start."
+    facade.find_complaints("fever", age=40)
+    assert facade.error == "Enter the patient's sex to start." and facade.complaints == []
+
+    facade.find_complaints("zzzz qqqq", age=40, sex="M")
     assert facade.complaints == [] and facade.error and "other words" in facade.error
 
     facade.start(30, "F", ComplaintOption(label="?", findings={"E_404": True}))
@@ -151,28 +259,93 @@ def test_the_chart_shows_the_top_ten_and_marks_urgent_ones() -> None:
     assert rows[1]["kind"] == "urgent"
 
 
-def test_ddx_ui_runs_streamlit_on_the_packaged_script(
-    monkeypatch: pytest.MonkeyPatch, mini_data_dir: Path
+class FakeStreamlit:
+    """Stands in for the ``streamlit run`` process: records how it was started."""
+
+    started: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(self, command: list[str], env: dict[str, str], stdin: int) -> None:
+        self.started.append({"command": command, "env": env, "stdin": stdin})
+
+    def poll(self) -> None:
+        return None
+
+    def wait(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "display", "opened"),
+    [
+        ("--browser", ":0", True),
+        ("--no-browser", ":0", False),
+        ("--browser", "", False),  # no desktop: never a text browser in the log's terminal
+    ],
+)
+def test_ddx_ui_runs_streamlit_headless_and_opens_the_browser_itself(
+    monkeypatch: pytest.MonkeyPatch, mini_data_dir: Path, flag: str, display: str, opened: bool
 ) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_run(command: list[str], env: dict[str, str], check: bool) -> Any:
-        seen.update(command=command, env=env)
-        return subprocess.CompletedProcess(command, 0)
-
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    FakeStreamlit.started = []
+    urls: list[str] = []
+    monkeypatch.setattr(subprocess, "Popen", FakeStreamlit)
+    monkeypatch.setattr(ui_cmd, "wait_until_serving", lambda url, process, timeout: True)
+    monkeypatch.setattr(webbrowser, "open", urls.append)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", display)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     result = CliRunner().invoke(
-        app, ["--data-dir", str(mini_data_dir), "ui", "--port", "8765", "--no-browser"]
+        app, ["--data-dir", str(mini_data_dir), "ui", "--port", "8765", flag]
     )
 
     assert result.exit_code == 0, result.output
-    command = seen["command"]
+    assert "DDx Agent is ready: http://127.0.0.1:8765" in result.output
+    assert urls == (["http://127.0.0.1:8765"] if opened else [])
+    started = FakeStreamlit.started[0]
+    assert started["stdin"] == subprocess.DEVNULL  # nothing can wait on a prompt
+    command = started["command"]
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
     assert Path(command[4]).is_file() and Path(command[4]).name == "app.py"
     flags = dict(zip(command[5::2], command[6::2], strict=True))
     assert flags["--server.port"] == "8765" and flags["--server.headless"] == "true"
     assert flags["--browser.gatherUsageStats"] == "false"
-    assert seen["env"]["DDX_DATA_DIR"] == str(mini_data_dir)
+    assert flags["--client.toolbarMode"] == "minimal"
+    assert started["env"]["DDX_DATA_DIR"] == str(mini_data_dir)
+
+
+def test_the_project_streamlit_config_says_what_ddx_ui_passes() -> None:
+    config = Path(__file__).parents[1] / ".streamlit" / "config.toml"
+    sections = tomllib.loads(config.read_text(encoding="utf-8"))
+    flat = {
+        f"{section}.{name}": str(value).lower() if isinstance(value, bool) else str(value)
+        for section, values in sections.items()
+        for name, value in values.items()
+    }
+    assert flat == ui_cmd.STREAMLIT_OPTIONS
+
+
+def test_a_background_job_reports_progress_and_is_done_once_per_key() -> None:
+    board = JobBoard()
+    calls: list[int] = []
+
+    def work(progress: Any) -> str:
+        calls.append(1)
+        progress("Embedding", 3, 4)
+        return "done"
+
+    job = board.start("k", "Loading", work)
+    assert job.wait(10) and job.result == "done" and job.error is None
+    assert board.start("k", "Loading", work) is job and calls == [1]
+    status = job.status
+    assert (status.stage, status.done, status.total, status.fraction) == ("Embedding", 3, 4, 0.75)
+    assert status.line().startswith("Embedding: 3 of 4 (")
+
+    def broken(progress: Any) -> str:
+        raise ValueError("bad row")
+
+    failed = board.start("f", "Loading", broken)
+    assert failed.wait(10) and failed.error == "ValueError: bad row" and failed.result is None
+    retried = board.start("f", "Loading", work)
+    assert retried is not failed and retried.wait(10) and retried.result == "done"
 
 
 def test_ddx_ui_with_an_invalid_setting_says_so_in_one_line(
