@@ -219,7 +219,8 @@ def test_the_benchmarks_page_compares_runs_and_replays_a_case(app_env: Path) -> 
     assert any(w.value.startswith("broken: ") for w in at.warning)  # explained, not crashed
 
     summary = at.dataframe[0].value
-    assert list(summary.columns) == ["metric", "q2", "q4/unsummarised"]
+    assert list(summary.columns) == ["metric", "q2", "q4/unsummarised", "meaning"]
+    assert summary.set_index("metric").loc["gtpa@1"]["meaning"].startswith("Ground-truth")
     gtpa1 = summary.set_index("metric").loc["gtpa@1"]
     assert gtpa1["q2"] == "0.667" and gtpa1["q4/unsummarised"] == "1.000"
     assert len(at.get("vega_lite_chart")) >= 2

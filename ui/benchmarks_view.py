@@ -13,6 +13,7 @@ from eval.metrics import accuracy_curve
 from eval.report import LoadedRun, load_run, summary_rows
 from eval.schema import CASES_FILE, SUMMARY_FILE, CaseResult
 from ui.charts import differential_chart
+from ui.metric_names import meaning
 
 ROOT_KEY = "bench_root"
 MAX_DEPTH = 3
@@ -77,9 +78,10 @@ def render_benchmarks_page() -> None:
 
 
 def _summary_rows(runs: dict[str, LoadedRun]) -> list[dict[str, str]]:
-    """One column per run, one row per metric (published names, e.g. gtpa@1)."""
+    """One column per run, one row per metric (published names, e.g. gtpa@1), and what the
+    metric means."""
     return [
-        {"metric": metric} | dict(zip(runs, cells, strict=True))
+        {"metric": metric} | dict(zip(runs, cells, strict=True)) | {"meaning": meaning(metric)}
         for metric, cells in summary_rows(list(runs.values()))
     ]
 

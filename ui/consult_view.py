@@ -43,6 +43,8 @@ def render(facade: ConsultFacade) -> None:
             icon=":material/emergency:",
         )
     if facade.knowledge == "hpo" and facade.rare is None:
+        if facade.waiting_for is None:
+            _render_knowledge(facade)
         wait_for(rare_job(current_settings()))
     elif facade.report is not None:
         render_report(facade)
@@ -111,7 +113,8 @@ def _start(facade: ConsultFacade) -> None:
 
 
 def _render_question(facade: ConsultFacade, question: PendingQuestion) -> None:
-    ask, chart = st.columns([3, 2], gap="large")
+    # Rare diseases have long names: their chart gets half the width.
+    ask, chart = st.columns([1, 1] if facade.knowledge == "hpo" else [3, 2], gap="large")
     with ask:
         done = (question.number - 1) / question.budget if question.budget else 0.0
         st.progress(min(done, 1.0), text=f"Question {question.number} of {question.budget}")

@@ -23,7 +23,8 @@ POLL_SECONDS = 0.5
 def show_status(slot: Any, status: Status) -> None:
     """One bar (or, when nothing is countable, a line) for a job's status."""
     fraction = status.fraction
-    text = f"{status.title}: {status.line()}"
+    line = status.line()
+    text = line if line.startswith(status.title) else f"{status.title}: {line}"
     if fraction is None:
         slot.info(text, icon=":material/hourglass_top:")
     else:

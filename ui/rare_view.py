@@ -41,17 +41,21 @@ def render_rare_intake(facade: ConsultFacade) -> None:
     st.text_area("Phenotypes in plain words or HPO ids", placeholder=EXAMPLE, key=TEXT_KEY)
     st.button("Read the description", on_click=_read, args=(facade,))
     pending = st.session_state.get(PENDING_KEY)
-    if isinstance(pending, str):
+    if isinstance(pending, str) and needs_words(pending):
         job = matcher_job(facade)
         if not job.finished:
             st.caption("Picking by name or HPO id below works meanwhile.")
             wait_for(job)
         _read_now(facade, pending, job)
+    elif isinstance(pending, str):
+        _read_now(facade, pending, None)
     st.multiselect(
         "Add phenotypes by name or HPO id (type a part of the name or the id)",
         term_options(facade.rare.kb),
         key=PICK_KEY,
         placeholder="e.g. arachnodactyly, HP:0001166",
+        filter_mode="contains",
+        select_all=False,
     )
     _render_draft(facade)
     st.button("Start consultation", type="primary", on_click=_start, args=(facade,))
@@ -66,12 +70,12 @@ def _read(facade: ConsultFacade) -> None:
     st.session_state[PENDING_KEY] = text
 
 
-def _read_now(facade: ConsultFacade, text: str, job: Job[Any]) -> None:
-    """Read the description (with the matcher when it has words and the matcher loaded)."""
+def _read_now(facade: ConsultFacade, text: str, job: Job[Any] | None) -> None:
+    """Read the description: typed ids always, words with the matcher ``job`` loaded."""
     assert facade.rare is not None
     del st.session_state[PENDING_KEY]
-    matcher = job.result if needs_words(text) else None
-    if needs_words(text) and matcher is None:
+    matcher = job.result if job is not None else None
+    if job is not None and matcher is None:
         st.warning(f"Plain words could not be read ({job.error}); HPO ids still are.")
     draft = read_description(facade.rare.kb, text, matcher)
     for finding in draft.findings:

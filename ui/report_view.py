@@ -16,7 +16,11 @@ from ui.facade import ConsultFacade
 SEXES = {"M": "male", "F": "female"}
 HEADINGS = {
     "ddxplus": ("For", "Against", "Not yet asked"),
-    "hpo": ("Matching phenotypes", "Reported absent", "Typical, not reported"),
+    "hpo": (
+        "For it (matching phenotypes first)",
+        "Against it",
+        "Missing: typical phenotypes not reported",
+    ),
 }
 
 
@@ -32,10 +36,14 @@ def render_report(facade: ConsultFacade) -> None:
         f"{summary.knowledge} · {_count(report.questions_asked, 'question')} asked · "
         f"stopped: {report.stop_reason}."
     )
-    chart, details = st.columns([2, 3], gap="large")
+    rare = facade.knowledge == "hpo"
+    chart, details = st.columns([1, 1] if rare else [2, 3], gap="large")
     with chart:
         st.markdown("**Differential diagnosis**")
-        st.vega_lite_chart(differential_chart(facade.differential, report.urgent), width="stretch")
+        spec = differential_chart(
+            facade.differential, report.urgent, label_limit=200 if rare else 260
+        )
+        st.vega_lite_chart(spec, width="stretch")
     references = facade.references()
     with details:
         for i, explanation in enumerate(report.explanations):
@@ -45,7 +53,8 @@ def render_report(facade: ConsultFacade) -> None:
             st.markdown("**Rationale**")
             st.text(report.rationale)
     _render_transcript(report)
-    _render_sources(report, facade.engine.notes if facade.knowledge == "ddxplus" else ())
+    if facade.knowledge == "ddxplus":  # the rare-disease consultation cites no index
+        _render_sources(report, facade.engine.notes)
     _render_doctors(report)
     _render_downloads(facade)
     st.caption(report.disclaimer)
@@ -64,8 +73,9 @@ def _render_explanation(
         elif exp.icd10 or exp.severity:
             st.caption(f"ICD-10 {exp.icd10 or '—'} · severity {exp.severity} (1 = most severe)")
         pro, con = st.columns(2)
+        present_first = sorted(exp.raised_by, key=lambda e: not e.statement.endswith(": yes"))
         for column, heading, effects in (
-            (pro, headings[0], exp.raised_by),
+            (pro, headings[0], present_first),
             (con, headings[1], exp.lowered_by),
         ):
             column.markdown(f"**{heading}**")

@@ -32,7 +32,7 @@ RESULT_KEY = "settings_result"
 PREVIOUS_KEY = "ddx_previous_saved"
 SKIP_SAVED_KEY = "ddx_skip_saved"
 LOADING_TITLE = "Loading the knowledge base and the engine"
-RARE_TITLE = "Loading the rare-disease knowledge"
+RARE_TITLE = "Rare diseases"
 
 
 @st.cache_resource
