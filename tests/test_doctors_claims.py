@@ -81,5 +81,5 @@ def test_the_rationale_never_quotes_a_referral_as_treating() -> None:
     specialist = DoctorProfile(id="s", department="Pulmonology", specialties=("Sarcoidosis",))
     met = {e.key: e.met for e in explain(LexicalMatcher(), criteria, referrer)}
     assert met == {"condition": False, "department": True}
-    evidence = explain(LexicalMatcher(), criteria, specialist)
-    assert [(e.key, e.met, e.evidence) for e in evidence][0] == ("condition", True, "Sarcoidosis")
+    condition = explain(LexicalMatcher(), criteria, specialist)[0]
+    assert (condition.key, condition.met, condition.evidence) == ("condition", True, "Sarcoidosis")
