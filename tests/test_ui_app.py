@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from retrieval.ddxplus_kb import KnowledgeBase
 from tests.test_ui_parts import ENGINE_VARIABLES
+from ui.engines import engine_key
 from ui.facade import ConsultFacade
 from ui.state import FACADE_KEY
 
@@ -368,3 +369,71 @@ def test_a_scale_question_is_answered_with_a_slider(long_consultations: None) ->
     click(at, "Answer")
 
     assert findings_of(at)["E_5"] == 7
+
+
+def test_settings_are_kept_for_the_user_across_reloads_and_restarts(app_env: Path) -> None:
+    at = open_app()
+    user = at.query_params["user"]
+    at.switch_page("screens/settings.py").run()
+    at.number_input(key="set_budget").set_value(3)
+    click(at, "Apply")
+    assert any(s.value.startswith("Applied") for s in at.success)
+
+    st.cache_resource.clear()  # the app restarts; the browser comes back with its address
+    again = open_app({"user": user})
+    again.switch_page("screens/settings.py").run()
+    assert again.number_input(key="set_budget").value == 3
+    again.switch_page("screens/consult.py").run()
+    start(again)
+    assert progress_text(again) == "Question 1 of 3"
+
+    stranger = open_app()  # another user keeps the defaults
+    stranger.switch_page("screens/settings.py").run()
+    assert stranger.number_input(key="set_budget").value == 10
+
+
+def test_a_doctor_directory_loads_with_progress_and_its_choice_is_saved_at_once(
+    app_env: Path, mini_kb: KnowledgeBase
+) -> None:
+    from retrieval.doctors import synth
+    from ui.state import board
+
+    directory = synth.write(synth.generate(mini_kb, 2, candidates=10), app_env / "syn.jsonl")
+    at = open_app()
+    user = at.query_params["user"]
+    at.switch_page("screens/settings.py").run()
+    at.text_input(key="set_directory").input(str(directory))
+    click(at, "Apply")
+
+    assert any(s.value.startswith("Applied") for s in at.success)
+    engine = facade_of(at).engine
+    assert engine.settings.doctor_directory == directory
+    job = board().get(engine_key(engine.settings))
+    assert job is not None and job.result is engine
+    assert job.status.stage == "Indexing the directory for search"
+    assert job.status.total == 20  # every profile, counted
+    saved = engine.history.saved_settings(user)
+    assert saved["doctor_directory"] == str(directory)
+
+
+def test_a_benchmark_started_from_the_app_shows_its_progress_then_its_run(
+    app_env: Path, mini_patients_csv: Path, tmp_path: Path
+) -> None:
+    from ui.state import board
+
+    at = open_app()
+    at.switch_page("screens/benchmarks.py").run()
+    at.text_input(key="bench_root").input(str(tmp_path / "runs")).run()
+    at.text_input(key="bench_patients").input(str(mini_patients_csv))
+    at.number_input(key="bench_cases").set_value(2)
+    at.number_input(key="bench_questions").set_value(2)
+    click(at, "Start the benchmark")
+    job = board().get(at.session_state["bench_started"])
+    assert job is not None and job.title == "Benchmark"
+    assert job.wait(TIMEOUT) and job.error is None, job.error
+    assert job.status.done == 2 and job.status.total == 2  # cases counted as they finish
+
+    at.run()
+    assert any(s.value.startswith("Finished: ") for s in at.success)
+    run = Path(str(job.result)).name
+    assert run in at.multiselect[0].options

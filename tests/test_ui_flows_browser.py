@@ -41,14 +41,14 @@ from tests.test_ui_browser import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
 )
 SHOTS = ARTIFACTS / "flows"
-VIEWPORT = {"width": 1400, "height": 1600}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1600}
 RARE_TIMEOUT_MS = 180_000
 """The first rare-disease use builds the HPO knowledge base into the cache (seconds to a
 minute on a loaded machine)."""

@@ -12,6 +12,7 @@ from agent.errors import DdxError
 from eval.metrics import accuracy_curve
 from eval.report import LoadedRun, load_run, summary_rows
 from eval.schema import CASES_FILE, SUMMARY_FILE, CaseResult
+from ui.bench_view import render_bench_starter
 from ui.charts import differential_chart
 from ui.metric_names import meaning
 
@@ -53,6 +54,7 @@ def render_benchmarks_page() -> None:
     st.caption("Runs written by `ddx eval` (a folder of run folders).")
     default = os.environ.get("DDX_RUNS_DIR", DEFAULT_RUNS_DIR)
     root = Path(st.text_input("Runs folder", value=default, key=ROOT_KEY).strip() or ".")
+    render_bench_starter(root)
     folders = discover_runs(root)
     if not folders:
         st.info(
