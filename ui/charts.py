@@ -49,7 +49,8 @@ def differential_chart(
             "y": {
                 "field": "condition",
                 "type": "nominal",
-                "sort": {"field": "probability", "order": "descending"},
+                "sort": None,  # the rows' order, most probable first (a layered chart drops
+                # a sort by field)
                 "title": None,
                 "axis": {"labelLimit": label_limit},
             },

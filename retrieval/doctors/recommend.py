@@ -92,14 +92,14 @@ class DoctorRecommender:
     ) -> Ranking:
         """Rank doctors for a need; ``candidates`` skips the first stage (as in DrRank)."""
         chosen = criteria or self.criteria.criteria_for(need)
-        pool = list(candidates) if candidates is not None else self._first_stage(need, chosen)
+        pool = list(candidates) if candidates is not None else self.first_stage(need, chosen)
         matcher: SectionMatcher | None = None
         if explain:
             lexical = self.ranker.name in ("baseline", "bm25")
             matcher = rationale_matcher(self.ranker) if lexical else self.index.matcher
         return rank(self.ranker, need, pool, chosen, top=top, rationale=matcher)
 
-    def _first_stage(self, need: str, criteria: CriteriaSet) -> list[DoctorProfile]:
+    def first_stage(self, need: str, criteria: CriteriaSet) -> list[DoctorProfile]:
         """Search with the need and with its criteria (a department or related condition
         finds doctors whose profile never names the disease), pooled without repeats."""
         pool = {p.id: p for p in self.index.candidates(need, self.depth)}
