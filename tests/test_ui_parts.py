@@ -151,6 +151,8 @@ def test_the_chart_shows_the_top_ten_and_marks_urgent_ones() -> None:
     assert [r["condition"] for r in rows] == [f"C{i}" for i in range(10)]
     assert [r["kind"] for r in rows if r["kind"] == "urgent"] == ["urgent"]
     assert rows[1]["kind"] == "urgent"
+    assert [r["rank"] for r in rows] == list(range(1, 11))  # bars in this order, not by name
+    assert spec["encoding"]["y"]["sort"] == {"field": "rank", "op": "min", "order": "ascending"}
 
 
 class FakeStreamlit:

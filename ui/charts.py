@@ -24,8 +24,13 @@ def differential_chart(
 ) -> dict[str, Any]:
     """The ``top`` most probable conditions, most probable first; urgent ones in red."""
     rows = [
-        {"condition": name, "probability": p, "kind": "urgent" if name in urgent else "other"}
-        for name, p in differential[:top]
+        {
+            "rank": rank,
+            "condition": name,
+            "probability": p,
+            "kind": "urgent" if name in urgent else "other",
+        }
+        for rank, (name, p) in enumerate(differential[:top], start=1)
     ]
     bars = {
         "mark": {"type": "bar", "tooltip": True},
@@ -49,8 +54,9 @@ def differential_chart(
             "y": {
                 "field": "condition",
                 "type": "nominal",
-                "sort": None,  # the rows' order, most probable first (a layered chart drops
-                # a sort by field)
+                # The rows' order (most probable first). A layered chart unions its layers'
+                # domains, which keeps a sort by field only with the min/max/count op.
+                "sort": {"field": "rank", "op": "min", "order": "ascending"},
                 "title": None,
                 "axis": {"labelLimit": label_limit},
             },
