@@ -31,7 +31,7 @@ PROBLEM_KEY = "ddx_problem"
 RESULT_KEY = "settings_result"
 PREVIOUS_KEY = "ddx_previous_saved"
 SKIP_SAVED_KEY = "ddx_skip_saved"
-LOADING_TITLE = "Loading the knowledge base and the engine"
+LOADING_TITLE = "Loading"
 RARE_TITLE = "Rare diseases"
 
 
@@ -151,6 +151,8 @@ def current_facade(wait_seconds: float = 0.0) -> ConsultFacade | None:
         _settle(settings, job.result, facade)
     elif job.error is not None:
         _refuse(settings, job.error)
+    elif facade is None:
+        _meanwhile(settings)
     facade = st.session_state.get(FACADE_KEY)
     if isinstance(facade, ConsultFacade) and facade.knowledge == "hpo" and facade.rare is None:
         rare = rare_job(settings)
@@ -167,14 +169,31 @@ def _settle(settings: DdxSettings, engine: Engine, facade: ConsultFacade | None)
         st.session_state.pop(PREVIOUS_KEY, None)
     st.session_state[PROBLEM_KEY] = None
     if facade is None:
-        facade = ConsultFacade(session_user(), engine, limits_of(settings))
-        wanted = consultation_from(st.query_params.to_dict())
-        if wanted is not None:
-            facade.open(wanted)
-        st.session_state[FACADE_KEY] = facade
+        facade = _new_facade(engine, settings)
     elif facade.engine is not engine:
         facade.replace_engine(engine)
     facade.limits = limits_of(settings)
+
+
+def _meanwhile(settings: DdxSettings) -> None:
+    """A new session whose saved settings are still loading (a reload during a long load)
+    consults meanwhile with the environment's engine when that one is ready."""
+    fallback, trouble = environment_settings()
+    if trouble is not None or engine_key(fallback) == engine_key(settings):
+        return
+    ready = engine_job(fallback).result
+    if ready is not None:
+        _new_facade(ready, fallback)
+
+
+def _new_facade(engine: Engine, settings: DdxSettings) -> ConsultFacade:
+    """This session's facade, reopening the consultation the address names."""
+    facade = ConsultFacade(session_user(), engine, limits_of(settings))
+    wanted = consultation_from(st.query_params.to_dict())
+    if wanted is not None:
+        facade.open(wanted)
+    st.session_state[FACADE_KEY] = facade
+    return facade
 
 
 def _refuse(settings: DdxSettings, error: str) -> None:
