@@ -3,9 +3,12 @@ near-name diseases (retrieval.doctors.claims), in the matcher's scores and the r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.doctors.claims import Claim, adjust, claim, name_variants
 from retrieval.doctors.criteria import CriteriaSet, Criterion
 from retrieval.doctors.profiles import DoctorProfile
@@ -83,3 +86,16 @@ def test_the_rationale_never_quotes_a_referral_as_treating() -> None:
     assert met == {"condition": False, "department": True}
     condition = explain(LexicalMatcher(), criteria, specialist)[0]
     assert (condition.key, condition.met, condition.evidence) == ("condition", True, "Sarcoidosis")
+
+
+def test_the_audit_finds_no_rationale_quoting_what_does_not_name_the_disease(
+    mini_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from retrieval.doctors import synth
+    from retrieval.doctors.audit import evidence
+
+    data = tmp_path / "syn.jsonl"
+    synth.write(synth.generate(mini_kb, 4, candidates=20), data)
+    counts = evidence(data, mini_kb)
+    assert counts["met"] > 0
+    assert counts["quoting a referral"] == 0 and counts["not naming the disease"] == 0
