@@ -180,6 +180,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         e.model_copy(update={"urgent": e.name in urgent})
         for e in ctx.diagnoser.explain(view, ranked, ctx.explain_top_k)
     ]
+    reasons = {e["code"]: e["reason"] for e in state["trace"] if e["kind"] == "question"}
     transcript = [
         TranscriptEntry(
             code=e["code"],
@@ -187,6 +188,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
             answer=e["text"],
             value=e["value"],
             present=e["present"],
+            reason=reasons.get(e["code"], ""),
         )
         for e in state["trace"]
         if e["kind"] == "answer"
@@ -207,6 +209,8 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         history=history,
         rationale=diagnoses[-1].get("rationale", "") if diagnoses else "",
         passages=[Passage.model_validate(p) for p in state["passages"]],
+        age=state.get("age"),
+        sex=state.get("sex"),
     )
     if ctx.doctor_finder is not None and ranked:
         leading = ranked[0].name

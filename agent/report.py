@@ -1,8 +1,9 @@
-"""The final report of a consultation: what every front end shows at the end."""
+"""The final report of a consultation: what every front end shows at the end, and its
+Markdown form (the terminal, the app's download; ``agent.report_html`` prints it as HTML)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,7 @@ class TranscriptEntry(BaseModel):
     answer: str
     value: FindingValue
     present: bool | None
+    reason: str = Field(default="", description="Why the question was asked (the trace's).")
 
 
 class DifferentialSnapshot(BaseModel):
@@ -68,6 +70,22 @@ class FinalReport(BaseModel):
         default_factory=list, description="Empty unless a doctor directory is configured."
     )
     disclaimer: str = DISCLAIMER
+    age: int | None = Field(default=None, description="The patient's age at intake, if given.")
+    sex: str | None = Field(default=None, description="'M' or 'F' at intake, if given.")
+
+
+class PatientSummary(BaseModel):
+    """What the front end knows of the consultation beyond the graph: the complaint as the
+    person gave it, which knowledge was used, when, and the consultation's id."""
+
+    complaint: str = ""
+    knowledge: str = ""
+    consultation: str = ""
+    when: str = ""
+
+
+References = Mapping[str, Sequence[tuple[str, str]]]
+"""Condition name → (identifier, address) pairs, e.g. ("OMIM:154700", "https://omim.org/…")."""
 
 
 def urgent_conditions(
@@ -79,33 +97,89 @@ def urgent_conditions(
     ]
 
 
-def to_markdown(report: FinalReport) -> str:
-    """The report as Markdown, for the terminal and for download."""
-    lines = ["# Differential diagnosis", "", f"_{report.disclaimer}_", ""]
+def to_markdown(
+    report: FinalReport,
+    summary: PatientSummary | None = None,
+    references: References | None = None,
+) -> str:
+    """The whole report as Markdown: patient, urgent flags, differential with probabilities
+    (and identifiers as links), why each leading diagnosis, the transcript with why each
+    question was asked, sources, doctors with what their profile shows, the disclaimer."""
+    lines = ["# Differential diagnosis report", "", f"_{report.disclaimer}_", ""]
+    lines += _patient(report, summary or PatientSummary())
     if report.urgent:
         lines += [f"**Urgent: consider {', '.join(report.urgent)} (severe, not ruled out).**", ""]
-    lines += ["| # | Condition | Probability |", "|---|---|---|"]
-    for i, item in enumerate(report.differential[:10], start=1):
-        lines.append(f"| {i} | {item.name} | {item.probability:.1%} |")
-    lines.append("")
+    lines += ["## Differential diagnosis", ""]
+    lines += _differential(report, references or {})
     if report.rationale:
         lines += [f"Rationale: {report.rationale}", ""]
     for exp in report.explanations:
-        lines.append(f"## {exp.name} ({exp.probability:.1%}, ICD-10 {exp.icd10 or '—'})")
+        icd = f", ICD-10 {exp.icd10}" if exp.icd10 else ""
+        lines.append(f"### {exp.name} ({exp.probability:.1%}{icd})")
         if exp.raised_by:
-            lines.append("For: " + "; ".join(e.statement for e in exp.raised_by))
+            lines.append("- For: " + "; ".join(e.statement for e in exp.raised_by))
         if exp.lowered_by:
-            lines.append("Against: " + "; ".join(e.statement for e in exp.lowered_by))
+            lines.append("- Against: " + "; ".join(e.statement for e in exp.lowered_by))
         if exp.not_yet_asked:
-            lines.append("Not yet asked: " + "; ".join(exp.not_yet_asked))
+            lines.append("- Not yet asked: " + "; ".join(exp.not_yet_asked))
         lines.append("")
-    lines.append(f"{report.questions_asked} questions asked; stopped because {report.stop_reason}.")
+    lines += _transcript(report)
     if report.passages:
-        lines += ["", "## Sources"]
+        lines += ["## Sources", ""]
         lines += [f"- [{p.doc_id}] {p.title} ({p.source})" for p in report.passages]
+        lines.append("")
     if report.doctors:
-        lines += ["", f"## Doctors for {report.doctors_for}"]
-        for doctor in report.doctors:
+        lines += [f"## Doctors for {report.doctors_for}", ""]
+        for i, doctor in enumerate(report.doctors, start=1):
             met = f" — meets: {', '.join(doctor.criteria_met)}" if doctor.criteria_met else ""
-            lines.append(f"- {doctor.headline}{met}")
+            lines.append(f"{i}. {doctor.headline}{met}")
+            lines += [f"    - {line}" for line in doctor.evidence]
+        lines.append("")
+    lines += ["---", "", f"_{report.disclaimer}_"]
     return "\n".join(lines) + "\n"
+
+
+def _patient(report: FinalReport, summary: PatientSummary) -> list[str]:
+    sex = {"M": "male", "F": "female"}.get(report.sex or "", "not given")
+    age = f"{report.age} years" if report.age is not None else "not given"
+    rows = [("Age", age), ("Sex", sex), ("Presenting complaint", summary.complaint or "—")]
+    rows += [
+        (label, value)
+        for label, value in (
+            ("Knowledge", summary.knowledge),
+            ("Consultation", summary.consultation),
+            ("Date", summary.when),
+        )
+        if value
+    ]
+    return ["## Patient", "", *(f"- **{label}:** {value}" for label, value in rows), ""]
+
+
+def _differential(report: FinalReport, references: References) -> list[str]:
+    with_ids = any(references.get(item.name) for item in report.differential[:10])
+    header = "| # | Condition | Probability |" + (" Identifiers |" if with_ids else "")
+    lines = [header, "|---|---|---|" + ("---|" if with_ids else "")]
+    for i, item in enumerate(report.differential[:10], start=1):
+        row = f"| {i} | {_cell(item.name)} | {item.probability:.1%} |"
+        if with_ids:
+            links = ", ".join(f"[{ident}]({url})" for ident, url in references.get(item.name, ()))
+            row += f" {links or '—'} |"
+        lines.append(row)
+    stop = f"{report.questions_asked} questions asked; stopped because {report.stop_reason}."
+    return [*lines, "", stop, ""]
+
+
+def _transcript(report: FinalReport) -> list[str]:
+    lines = ["## Transcript", ""]
+    if not report.transcript:
+        return [*lines, "No question was asked.", ""]
+    lines += ["| # | Question | Answer | Why it was asked |", "|---|---|---|---|"]
+    for i, entry in enumerate(report.transcript, start=1):
+        cells = (_cell(entry.question), _cell(entry.answer), _cell(entry.reason or "—"))
+        lines.append(f"| {i} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")

@@ -199,7 +199,7 @@ def test_consultation_report_recommends_doctors_when_a_directory_is_set(
     section = text.split("## Doctors for ")[1]
     leading = section.splitlines()[0]
     assert leading in {"Flu", "Pneumonia", "Migraine", "Measles"}
-    assert section.count("\n- ") >= 1 and "meets:" in section
+    assert "\n1. " in section and "meets:" in section
 
 
 def test_llm_criteria_without_a_backend_is_a_clear_error(tmp_path: Path) -> None:

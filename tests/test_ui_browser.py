@@ -91,7 +91,7 @@ def running_app(data_dir: Path, state_dir: Path) -> Iterator[tuple[str, float]]:
     its URL once healthy and the moment it was started."""
     port = free_port()
     env = {**os.environ, "DDX_DATA_DIR": str(data_dir), "DDX_STATE_DIR": str(state_dir)}
-    command = streamlit_command(app_script(), port, "127.0.0.1", open_browser=False)
+    command = streamlit_command(app_script(), port, "127.0.0.1")
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
@@ -152,6 +152,7 @@ def wait_interactive(page: Page, url: str) -> None:
 def open_consultation(page: Page, complaint: str) -> float:
     """Type the intake and start; returns the seconds the complaint took to be read."""
     page.get_by_label("Age (years)").fill("34")
+    page.get_by_test_id("stRadio").get_by_text("F", exact=True).click()
     page.get_by_label("Presenting complaint").fill(complaint)
     clock = time.perf_counter()
     page.get_by_role("button", name="Find the complaint").click()
@@ -163,7 +164,7 @@ def open_consultation(page: Page, complaint: str) -> float:
     page.get_by_text("Question 1 of").wait_for(timeout=STEP_TIMEOUT_MS)
     # The sidebar lists the new consultation (this user's history) as the open one.
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_role("button", name=re.compile(r"34 y · .+ \(open\)")).wait_for()
+    sidebar.get_by_role("button", name=re.compile(r"34 y F · .+ \(open\)")).wait_for()
     return read_s
 
 

@@ -1,18 +1,21 @@
-"""The app's parts without Streamlit: identity in the URL, the history index, the facade,
-"Finish now" in the graph, run discovery, the chart spec, and the ``ddx ui`` command."""
+"""The app's parts without Streamlit: the facade and its report, "Finish now" in the graph, run
+discovery, the chart spec, background jobs, and the ``ddx ui`` command (identity and the
+history index: tests/test_ui_identity.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
+import webbrowser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
-from agent.cli import app, main
+from agent.cli import app, main, ui_cmd
 from agent.context import ConsultContext
 from agent.graph import builder
 from agent.session import Answer, ConsultationSession
@@ -22,54 +25,13 @@ from retrieval.ddxplus_kb import KnowledgeBase
 from ui.benchmarks_view import discover_runs
 from ui.charts import differential_chart
 from ui.complaint import ComplaintOption, complaint_options
-from ui.facade import ConsultFacade, Limits, build_engine
-from ui.history_store import HistoryStore
-from ui.identity import (
-    CONSULTATION_PARAM,
-    USER_PARAM,
-    consultation_from,
-    show_consultation,
-    user_id_from,
-)
+from ui.engines import build_engine
+from ui.facade import ConsultFacade, Limits, intake_problem
+from ui.jobs import JobBoard
 
 RUNS = Path(__file__).parent / "fixtures" / "ui" / "eval-runs"
 ENGINE_VARIABLES = ("DDX_DOCTOR", "DDX_DIAGNOSER", "DDX_STRATEGY", "DDX_DOCTOR_DIRECTORY")
 ALICE, BOB = "a" * 32, "b" * 32
-
-
-def test_a_user_id_is_made_once_and_kept_in_the_url() -> None:
-    params: dict[str, str] = {}
-    made = user_id_from(params)
-    assert params == {USER_PARAM: made} and len(made) == 32
-    assert user_id_from(params) == made
-
-    tampered = {USER_PARAM: "../../etc"}
-    assert user_id_from(tampered) != "../../etc" and tampered[USER_PARAM] != "../../etc"
-
-
-def test_the_open_consultation_is_shown_in_the_url_only_when_well_formed() -> None:
-    params: dict[str, str] = {}
-    show_consultation(params, "c" * 32)
-    assert consultation_from(params) == "c" * 32
-    show_consultation(params, None)
-    assert CONSULTATION_PARAM not in params
-    assert consultation_from({CONSULTATION_PARAM: "x; drop table"}) is None
-
-
-def test_the_history_index_keeps_users_apart(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path)
-    store.add(ALICE, "t1", "first")
-    store.add(ALICE, "t2", "second")
-    store.add(BOB, "t3", "bob's")
-    store.update(ALICE, "t1", finished=True, questions=4, leading="Flu 80%")
-    store.update(BOB, "t1", finished=False, questions=9, leading="stolen")  # not Bob's: no-op
-
-    alice = store.list(ALICE)
-    assert [e.thread_id for e in alice] == ["t1", "t2"]  # most recently touched first
-    assert (alice[0].finished, alice[0].questions, alice[0].leading) == (True, 4, "Flu 80%")
-    assert [e.title for e in store.list(BOB)] == ["bob's"]
-    assert store.owns(ALICE, "t2") and not store.owns(BOB, "t2")
-    assert [e.thread_id for e in HistoryStore(tmp_path).list(ALICE)] == ["t1", "t2"]  # reopened
 
 
 def memory_session(ctx: ConsultContext) -> ConsultationSession:
@@ -104,8 +66,43 @@ def facade(mini_data_dir: Path, tmp_path: Path) -> ConsultFacade:
     return ConsultFacade(ALICE, engine, Limits(10, 0.95))
 
 
+def test_the_intake_asks_for_what_is_missing() -> None:
+    assert intake_problem(None, None, " ") == (
+        "Enter the patient's age, sex and presenting complaint to start."
+    )
+    assert intake_problem(0, None, "cough") == "Enter the patient's sex to start."
+    assert intake_problem(None, "F", "") == (
+        "Enter the patient's age and presenting complaint to start."
+    )
+    assert intake_problem(70, "M", "cough") is None
+
+
+def test_the_report_download_has_the_patient_and_every_question_with_its_reason(
+    facade: ConsultFacade,
+) -> None:
+    facade.find_complaints("fever", age=30, sex="F")
+    complaint = facade.complaints[0]
+    facade.start(30, "F", complaint)
+    first = facade.question
+    assert first is not None
+    facade.answer(Answer.of_value(False))
+    facade.finish_now()
+    report = facade.report
+    assert report is not None and (report.age, report.sex) == (30, "F")
+    assert report.transcript[0].reason == first.reason and first.reason
+
+    markdown = facade.markdown()
+    assert "- **Age:** 30 years" in markdown and "- **Sex:** female" in markdown
+    assert f"- **Presenting complaint:** {complaint.label}" in markdown
+    assert "## Transcript" in markdown and first.text in markdown and first.reason in markdown
+    assert markdown.count("Decision support for learning") == 2  # top and bottom
+    html = facade.html()
+    assert html.startswith("<!DOCTYPE html>") and "<table>" in html and first.text in html
+    assert not any(fetch in html for fetch in ("<link", "<script", "src=", "@import", "url("))
+
+
 def test_the_facade_opens_only_its_users_consultations(facade: ConsultFacade) -> None:
-    facade.find_complaints("fever")
+    facade.find_complaints("fever", age=30, sex="F")
     facade.start(30, "F", facade.complaints[0])
     mine = facade.thread_id
     assert mine is not None and facade.question is not None
@@ -123,7 +120,12 @@ def test_the_facade_reports_mistakes_instead_of_raising(facade: ConsultFacade) -
     facade.answer(Answer.of_text("yes"))
     assert facade.error == "No question is waiting for an answer."
 
-    facade.find_complaints("zzzz qqqq")
+    facade.find_complaints("")
+    assert facade.error == "Enter the patient's age, sex and presenting complaint to start."
+    facade.find_complaints("fever", age=40)
+    assert facade.error == "Enter the patient's sex to start." and facade.complaints == []
+
+    facade.find_complaints("zzzz qqqq", age=40, sex="M")
     assert facade.complaints == [] and facade.error and "other words" in facade.error
 
     facade.start(30, "F", ComplaintOption(label="?", findings={"E_404": True}))
@@ -149,30 +151,97 @@ def test_the_chart_shows_the_top_ten_and_marks_urgent_ones() -> None:
     assert [r["condition"] for r in rows] == [f"C{i}" for i in range(10)]
     assert [r["kind"] for r in rows if r["kind"] == "urgent"] == ["urgent"]
     assert rows[1]["kind"] == "urgent"
+    assert [r["rank"] for r in rows] == list(range(1, 11))  # bars in this order, not by name
+    assert spec["encoding"]["y"]["sort"] == {"field": "rank", "op": "min", "order": "ascending"}
 
 
-def test_ddx_ui_runs_streamlit_on_the_packaged_script(
-    monkeypatch: pytest.MonkeyPatch, mini_data_dir: Path
+class FakeStreamlit:
+    """Stands in for the ``streamlit run`` process: records how it was started."""
+
+    started: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(self, command: list[str], env: dict[str, str], stdin: int) -> None:
+        self.started.append({"command": command, "env": env, "stdin": stdin})
+
+    def poll(self) -> None:
+        return None
+
+    def wait(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "display", "opened"),
+    [
+        ("--browser", ":0", True),
+        ("--no-browser", ":0", False),
+        ("--browser", "", False),  # no desktop: never a text browser in the log's terminal
+    ],
+)
+def test_ddx_ui_runs_streamlit_headless_and_opens_the_browser_itself(
+    monkeypatch: pytest.MonkeyPatch, mini_data_dir: Path, flag: str, display: str, opened: bool
 ) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_run(command: list[str], env: dict[str, str], check: bool) -> Any:
-        seen.update(command=command, env=env)
-        return subprocess.CompletedProcess(command, 0)
-
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    FakeStreamlit.started = []
+    urls: list[str] = []
+    monkeypatch.setattr(subprocess, "Popen", FakeStreamlit)
+    monkeypatch.setattr(ui_cmd, "wait_until_serving", lambda url, process, timeout: True)
+    monkeypatch.setattr(webbrowser, "open", urls.append)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", display)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     result = CliRunner().invoke(
-        app, ["--data-dir", str(mini_data_dir), "ui", "--port", "8765", "--no-browser"]
+        app, ["--data-dir", str(mini_data_dir), "ui", "--port", "8765", flag]
     )
 
     assert result.exit_code == 0, result.output
-    command = seen["command"]
+    assert "DDx Agent is ready: http://127.0.0.1:8765" in result.output
+    assert urls == (["http://127.0.0.1:8765"] if opened else [])
+    started = FakeStreamlit.started[0]
+    assert started["stdin"] == subprocess.DEVNULL  # nothing can wait on a prompt
+    command = started["command"]
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
     assert Path(command[4]).is_file() and Path(command[4]).name == "app.py"
     flags = dict(zip(command[5::2], command[6::2], strict=True))
     assert flags["--server.port"] == "8765" and flags["--server.headless"] == "true"
     assert flags["--browser.gatherUsageStats"] == "false"
-    assert seen["env"]["DDX_DATA_DIR"] == str(mini_data_dir)
+    assert flags["--client.toolbarMode"] == "minimal"
+    assert started["env"]["DDX_DATA_DIR"] == str(mini_data_dir)
+
+
+def test_the_project_streamlit_config_says_what_ddx_ui_passes() -> None:
+    config = Path(__file__).parents[1] / ".streamlit" / "config.toml"
+    sections = tomllib.loads(config.read_text(encoding="utf-8"))
+    flat = {
+        f"{section}.{name}": str(value).lower() if isinstance(value, bool) else str(value)
+        for section, values in sections.items()
+        for name, value in values.items()
+    }
+    assert flat == ui_cmd.STREAMLIT_OPTIONS
+
+
+def test_a_background_job_reports_progress_and_is_done_once_per_key() -> None:
+    board = JobBoard()
+    calls: list[int] = []
+
+    def work(progress: Any) -> str:
+        calls.append(1)
+        progress("Embedding", 3, 4)
+        return "done"
+
+    job = board.start("k", "Loading", work)
+    assert job.wait(10) and job.result == "done" and job.error is None
+    assert board.start("k", "Loading", work) is job and calls == [1]
+    status = job.status
+    assert (status.stage, status.done, status.total, status.fraction) == ("Embedding", 3, 4, 0.75)
+    assert status.line().startswith("Embedding: 3 of 4 (")
+
+    def broken(progress: Any) -> str:
+        raise ValueError("bad row")
+
+    failed = board.start("f", "Loading", broken)
+    assert failed.wait(10) and failed.error == "ValueError: bad row" and failed.result is None
+    retried = board.start("f", "Loading", work)
+    assert retried is not failed and retried.wait(10) and retried.result == "done"
 
 
 def test_ddx_ui_with_an_invalid_setting_says_so_in_one_line(

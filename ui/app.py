@@ -1,27 +1,23 @@
-"""DDx Agent in the browser. Start it with ``ddx ui`` (or ``streamlit run ui/app.py``).
+"""DDx Agent in the browser. Start it with ``ddx ui`` (or ``make run``).
 
-This script only lays out the app: the pages live in ``ui/pages`` and talk to one
-:class:`ui.facade.ConsultFacade` per browser session; the knowledge base and engine load once
-per process (``ui.state.shared_engine``).
+This script only lays out the app: the pages live in ``ui/screens`` (a folder named ``pages``
+would switch Streamlit to its old multipage layout) and talk to one
+:class:`ui.facade.ConsultFacade` per browser session; knowledge bases and engines load once per
+process on background threads (``ui.state``). Every link carries the user and the open
+consultation (``ui.nav``), so reloads, bookmarks and restarts keep the history.
 """
 
 import streamlit as st
 
-from ui.state import current_facade
+from ui.nav import pages
+from ui.state import current_facade, keep_address, loading, session_user
 
-st.set_page_config(page_title="DDx Agent", page_icon=":material/stethoscope:", layout="wide")
+# An emoji favicon is drawn by the browser itself (a Material icon would be fetched online).
+st.set_page_config(page_title="DDx Agent", page_icon="🩺", layout="wide")
 
-facade = current_facade()
-consult = [
-    st.Page("pages/consult.py", title="Consult", icon=":material/stethoscope:", default=True),
-    st.Page("pages/history.py", title="History", icon=":material/history:"),
-    st.Page("pages/doctors.py", title="Doctors", icon=":material/medical_services:"),
-]
-tools = [
-    st.Page("pages/benchmarks.py", title="Benchmarks", icon=":material/monitoring:"),
-    st.Page(
-        "pages/settings.py", title="Settings", icon=":material/settings:", default=facade is None
-    ),
-]
-navigation = st.navigation(tools[1:] if facade is None else consult + tools)
+session_user()
+facade = current_facade(wait_seconds=1.5)  # a quick load is ready before the page draws
+usable = facade is not None or loading() is not None
+navigation = st.navigation(pages(usable), position="hidden")
+keep_address()
 navigation.run()  # each page draws the sidebar after itself, so it lists what just changed

@@ -12,7 +12,9 @@ from agent.errors import DdxError
 from eval.metrics import accuracy_curve
 from eval.report import LoadedRun, load_run, summary_rows
 from eval.schema import CASES_FILE, SUMMARY_FILE, CaseResult
+from ui.bench_view import render_bench_starter
 from ui.charts import differential_chart
+from ui.metric_names import meaning
 
 ROOT_KEY = "bench_root"
 MAX_DEPTH = 3
@@ -52,6 +54,7 @@ def render_benchmarks_page() -> None:
     st.caption("Runs written by `ddx eval` (a folder of run folders).")
     default = os.environ.get("DDX_RUNS_DIR", DEFAULT_RUNS_DIR)
     root = Path(st.text_input("Runs folder", value=default, key=ROOT_KEY).strip() or ".")
+    render_bench_starter(root)
     folders = discover_runs(root)
     if not folders:
         st.info(
@@ -77,9 +80,10 @@ def render_benchmarks_page() -> None:
 
 
 def _summary_rows(runs: dict[str, LoadedRun]) -> list[dict[str, str]]:
-    """One column per run, one row per metric (published names, e.g. gtpa@1)."""
+    """One column per run, one row per metric (published names, e.g. gtpa@1), and what the
+    metric means."""
     return [
-        {"metric": metric} | dict(zip(runs, cells, strict=True))
+        {"metric": metric} | dict(zip(runs, cells, strict=True)) | {"meaning": meaning(metric)}
         for metric, cells in summary_rows(list(runs.values()))
     ]
 

@@ -1,4 +1,5 @@
-"""The consult page: intake, then one question at a time with the differential beside it.
+"""The consult page: the knowledge to use, the intake, then one question at a time with the
+differential beside it, then the report.
 
 Every action is a widget callback on the facade, so the page that renders after a click
 already shows the new question and differential (one script run per click).
@@ -10,16 +11,21 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from agent.findings import FindingValue, absent_value
+from agent.findings import FindingValue
 from agent.report import DISCLAIMER
 from agent.session import Answer, PendingQuestion
 from retrieval.ddxplus_kb import Value
 from ui.charts import differential_chart
+from ui.engines import KNOWLEDGE_LABELS, Knowledge
 from ui.facade import ConsultFacade
+from ui.intake_fields import demographics, render_demographics
+from ui.progress_view import wait_for
+from ui.rare_view import render_rare_intake
 from ui.report_view import render_report
+from ui.state import choose_knowledge, current_settings, rare_job
 
-AGE_KEY, SEX_KEY, COMPLAINT_KEY, PICK_KEY = "intake_age", "intake_sex", "intake_text", "pick"
-TYPED_KEY = "typed_answer"
+COMPLAINT_KEY, PICK_KEY = "intake_text", "pick"
+TYPED_KEY, KNOWLEDGE_KEY = "typed_answer", "knowledge"
 
 
 def render(facade: ConsultFacade) -> None:
@@ -36,23 +42,47 @@ def render(facade: ConsultFacade) -> None:
             "real probability). Consider immediate assessment.",
             icon=":material/emergency:",
         )
-    if facade.report is not None:
+    if facade.knowledge == "hpo" and facade.rare is None:
+        if facade.waiting_for is None:
+            _render_knowledge(facade)
+        wait_for(rare_job(current_settings()))
+    elif facade.report is not None:
         render_report(facade)
     elif facade.question is not None:
         _render_question(facade, facade.question)
     else:
-        _render_intake(facade)
+        _render_knowledge(facade)
+        if facade.knowledge == "hpo":
+            render_rare_intake(facade)
+        else:
+            _render_intake(facade)
 
 
 # -- intake -----------------------------------------------------------------------------------
 
 
+def _render_knowledge(facade: ConsultFacade) -> None:
+    st.subheader("New consultation", anchor=False)
+    st.session_state[KNOWLEDGE_KEY] = facade.knowledge
+    st.segmented_control(
+        "Knowledge",
+        list(KNOWLEDGE_LABELS),
+        format_func=lambda k: KNOWLEDGE_LABELS[k].split(" (")[0],
+        key=KNOWLEDGE_KEY,
+        on_change=_choose,
+        help="; ".join(KNOWLEDGE_LABELS.values()),
+    )
+
+
+def _choose() -> None:
+    picked: Knowledge | None = st.session_state.get(KNOWLEDGE_KEY)
+    if picked is not None:
+        choose_knowledge(picked)
+
+
 def _render_intake(facade: ConsultFacade) -> None:
-    st.subheader("New consultation")
     with st.form("intake"):
-        left, right = st.columns([1, 1])
-        left.number_input("Age (years)", min_value=0, max_value=130, value=None, key=AGE_KEY)
-        right.radio("Sex", ["F", "M"], index=None, horizontal=True, key=SEX_KEY)
+        render_demographics()
         st.text_input(
             "Presenting complaint", placeholder="e.g. fever, chest pain, cough", key=COMPLAINT_KEY
         )
@@ -66,7 +96,7 @@ def _render_intake(facade: ConsultFacade) -> None:
 
 
 def _find_complaints(facade: ConsultFacade) -> None:
-    facade.find_complaints(str(st.session_state.get(COMPLAINT_KEY) or ""))
+    facade.find_complaints(str(st.session_state.get(COMPLAINT_KEY) or ""), *demographics())
 
 
 def _start(facade: ConsultFacade) -> None:
@@ -76,15 +106,15 @@ def _start(facade: ConsultFacade) -> None:
     if option is None:
         facade.error = "Pick one of the complaints first."
         return
-    age = st.session_state.get(AGE_KEY)
-    facade.start(int(age) if age is not None else None, st.session_state.get(SEX_KEY), option)
+    facade.start(*demographics(), option)
 
 
 # -- one question -----------------------------------------------------------------------------
 
 
 def _render_question(facade: ConsultFacade, question: PendingQuestion) -> None:
-    ask, chart = st.columns([3, 2], gap="large")
+    # Rare diseases have long names: their chart gets half the width.
+    ask, chart = st.columns([1, 1] if facade.knowledge == "hpo" else [3, 2], gap="large")
     with ask:
         done = (question.number - 1) / question.budget if question.budget else 0.0
         st.progress(min(done, 1.0), text=f"Question {question.number} of {question.budget}")
@@ -107,7 +137,7 @@ def _render_question(facade: ConsultFacade, question: PendingQuestion) -> None:
 def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
     """One click per answer: yes / no / don't know, a button per choice, or a pick for
     scales and several-choice questions."""
-    absent = absent_value(facade.engine.kb.evidence(question.code))
+    absent = facade.absent_answer(question)
     values = [value for _, value in question.choices]
     options: list[tuple[str, Choice]]
     if question.kind == "B":

@@ -3,12 +3,9 @@ profile meets and the text that shows it (``retrieval.doctors``, after DrRank)."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from agent.errors import DdxError
-from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.doctors.rankers import Ranking
 from retrieval.doctors.recommend import DEFAULT_TOP, DoctorRecommender
 from ui.facade import ConsultFacade
@@ -16,12 +13,13 @@ from ui.facade import ConsultFacade
 NEED_KEY, TOP_KEY, RESULT_KEY = "doctor_need", "doctor_top", "doctor_ranking"
 
 
-@st.cache_resource(show_spinner="Loading the doctor directory and its index…", max_entries=2)
-def _recommender(directory: str, state_dir: str, _kb: KnowledgeBase) -> DoctorRecommender:
-    """Once per process and directory (the index is built on first use, then reused)."""
-    return DoctorRecommender.open(
-        Path(directory), state_dir=Path(state_dir), kb=_kb, progress=False
-    )
+def _recommender(facade: ConsultFacade) -> DoctorRecommender:
+    """The engine's own recommender: loaded (with its progress bar) with the settings that
+    name the directory, once per process."""
+    finder = facade.engine.context.doctor_finder
+    if not isinstance(finder, DoctorRecommender):
+        raise DdxError("The doctor directory is still loading; try again in a moment.")
+    return finder
 
 
 def render_doctors_page(facade: ConsultFacade) -> None:
@@ -61,11 +59,8 @@ def _rank(facade: ConsultFacade) -> None:
     if not need:
         st.session_state[RESULT_KEY] = "Describe the need first, e.g. 'a doctor treating asthma'."
         return
-    settings = facade.engine.settings
     try:
-        recommender = _recommender(
-            str(settings.doctor_directory), str(settings.state_dir), facade.engine.kb
-        )
+        recommender = _recommender(facade)
         top = int(st.session_state.get(TOP_KEY) or DEFAULT_TOP)
         st.session_state[RESULT_KEY] = recommender.rank(need, top=top)
     except DdxError as exc:

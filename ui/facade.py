@@ -1,104 +1,30 @@
 """The one object the Streamlit script talks to: a browser session's view of consultations.
 
-:class:`Engine` is what loads once per process (knowledge base, engine, compiled graph with its
-SQLite checkpointer, the history index) and is shared by every browser session;
-:class:`ConsultFacade` is per browser session (kept in ``st.session_state``) and holds only
-which consultation is open and where it stands. Nothing here imports Streamlit, so the same
+:class:`ui.engines.Engine` is what loads once per process (knowledge base, agents, graph and
+checkpointer, history index); :class:`ConsultFacade` is per browser session (kept in
+``st.session_state``) and holds only which consultation is open, on which knowledge (common
+conditions or rare diseases), and where it stands. Nothing here imports Streamlit, so the same
 object is driven directly by tests.
 """
 
 from __future__ import annotations
 
-import gc
-import sqlite3
+import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from agent.errors import DdxError
-from agent.report import FinalReport, to_markdown, urgent_conditions
+from agent.findings import FindingValue, absent_value
+from agent.report import FinalReport, PatientSummary, to_markdown, urgent_conditions
+from agent.report_html import markdown_to_html
 from agent.roles import RankedCondition
-from agent.session import Answer, ConsultationSession, PendingQuestion, Turn
-from agent.settings import DdxSettings
+from agent.session import Answer, PendingQuestion, Turn
 from agent.state import CaseIntake
-from retrieval.ddxplus_kb import KnowledgeBase
 from ui.complaint import ComplaintOption, complaint_options
-from ui.history_store import ConsultationEntry, HistoryStore
+from ui.engines import KNOWLEDGE_LABELS, Engine, Knowledge, freeze_long_lived_objects
+from ui.history_store import ConsultationEntry
 from ui.identity import new_thread_id
-
-CHECKPOINT_FILE = "consultations.sqlite"
-"""The same file ``ddx chat`` uses, so both front ends share one place for consultations."""
-
-
-@dataclass(frozen=True)
-class Engine:
-    """What one process loads once for a set of settings and shares between browser sessions.
-
-    ``notes`` says what is not available and why (no knowledge index built yet, …).
-    """
-
-    settings: DdxSettings
-    kb: KnowledgeBase
-    session: ConsultationSession
-    history: HistoryStore
-    notes: tuple[str, ...] = ()
-
-    @property
-    def data_dir(self) -> Path:
-        return self.settings.data_dir
-
-
-def engine_key(settings: DdxSettings) -> tuple[str, ...]:
-    """The settings an engine depends on (per-consultation limits are not among them)."""
-    return (
-        str(settings.data_dir),
-        str(settings.state_dir),
-        settings.doctor,
-        settings.diagnoser_backend,
-        settings.strategy,
-        str(settings.doctor_directory or ""),
-    )
-
-
-def build_engine(settings: DdxSettings) -> Engine:
-    """Load the knowledge base and the agents, and open the checkpoint database.
-
-    The context is assembled as for ``ddx chat``: the embedded engine, the built-in knowledge
-    index when it was built (citations), doctors when a directory is set, LLM roles when a
-    backend other than ``kb`` is chosen. Raises DdxError for the user's mistakes (missing or
-    malformed data, a state folder that cannot be created, an unusable backend).
-    """
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from agent.assembly import ddxplus_context
-    from agent.graph import compile_graph
-    from retrieval.ddxplus_kb import load_from_data_dir
-
-    kb = load_from_data_dir(settings.data_dir)
-    history = HistoryStore(settings.state_dir)
-    notes: list[str] = []
-    context = ddxplus_context(settings, kb, notes.append)
-    # One connection shared by every session's thread; SqliteSaver serialises access to it.
-    # Write-ahead log without a disk flush per commit: an answer costs milliseconds, and a
-    # power cut can lose at most the last answers, never corrupt the file.
-    conn = sqlite3.connect(settings.state_dir / CHECKPOINT_FILE, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    graph = compile_graph(SqliteSaver(conn))
-    # "exit": a consultation is saved each time it stops for an answer, not after every step.
-    session = ConsultationSession(graph, context, durability="exit")
-    freeze_long_lived_objects()
-    return Engine(settings=settings, kb=kb, session=session, history=history, notes=tuple(notes))
-
-
-def freeze_long_lived_objects() -> None:
-    """Leave everything alive now out of later garbage collections.
-
-    The knowledge base, the engine and above all the sentence encoder with torch and
-    transformers make ~500k long-lived objects; a full collection over them takes ~0.7 s and
-    would land on a random answer click. Frozen objects are never collected, which is right
-    for these and costs at most the few short-lived objects alive at that moment.
-    """
-    gc.freeze()
+from ui.rare import PhenotypeDraft, disease_references
 
 
 @dataclass(frozen=True)
@@ -107,6 +33,19 @@ class Limits:
 
     max_questions: int
     confidence_threshold: float
+
+
+def intake_problem(age: int | None, sex: str | None, complaint: str) -> str | None:
+    """What the intake still lacks, as one sentence; None when age, sex and complaint are in."""
+    missing = [
+        name for name, given in (("age", age is not None), ("sex", sex in ("F", "M"))) if not given
+    ]
+    if not complaint.strip():
+        missing.append("presenting complaint")
+    if not missing:
+        return None
+    listed = " and ".join(missing) if len(missing) < 3 else "age, sex and presenting complaint"
+    return f"Enter the patient's {listed} to start."
 
 
 class ConsultFacade:
@@ -119,14 +58,24 @@ class ConsultFacade:
     def __init__(self, user_id: str, engine: Engine, limits: Limits) -> None:
         self.user_id = user_id
         self.engine = engine
+        self.rare: Engine | None = None
         self.limits = limits
+        self.knowledge: Knowledge = "ddxplus"
         self.thread_id: str | None = None
+        self.waiting_for: str | None = None
+        """A rare-disease consultation to reopen once the rare-disease engine is loaded."""
         self.turn: Turn | None = None
         self.differential: list[tuple[str, float]] = []
         self.error: str | None = None
         self.complaints: list[ComplaintOption] = []
+        self.draft = PhenotypeDraft()
 
     # -- what the page shows ------------------------------------------------------------------
+
+    @property
+    def active(self) -> Engine | None:
+        """The engine of the chosen knowledge (None while the rare-disease one loads)."""
+        return self.rare if self.knowledge == "hpo" else self.engine
 
     @property
     def question(self) -> PendingQuestion | None:
@@ -141,69 +90,117 @@ class ConsultFacade:
         """Severe conditions that have real probability now (the report's list once finished)."""
         if self.report is not None:
             return self.report.urgent
+        engine = self.active
+        if engine is None:
+            return []
         ranked = [RankedCondition(name=n, probability=p) for n, p in self.differential]
-        context = self.engine.session.context
+        context = engine.context
         return urgent_conditions(context.catalogue, ranked, context.urgent_threshold)
 
     def history(self) -> list[ConsultationEntry]:
         return self.engine.history.list(self.user_id)
 
+    def absent_answer(self, question: PendingQuestion) -> FindingValue:
+        """The answer "None of these" stands for (a rare-disease review of systems: none)."""
+        engine = self.active
+        if engine is not None and engine.knowledge == "ddxplus":
+            return absent_value(engine.kb.evidence(question.code))
+        return []
+
+    def references(self) -> dict[str, list[tuple[str, str]]]:
+        """OMIM / ORPHA identifiers with their addresses for the listed rare diseases."""
+        if self.knowledge != "hpo" or self.rare is None:
+            return {}
+        names = [name for name, _ in self.differential[:10]]
+        return {name: disease_references(self.rare.kb, name) for name in names}
+
+    def summary(self) -> PatientSummary:
+        entry = self.engine.history.entry(self.user_id, self.thread_id or "")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.started)) if entry else ""
+        return PatientSummary(
+            complaint=entry.complaint if entry else "",
+            knowledge=KNOWLEDGE_LABELS[self.knowledge],
+            consultation=self.thread_id or "",
+            when=when,
+        )
+
     def markdown(self) -> str:
         if self.report is None:
             raise DdxError("The consultation has no report yet.")
-        return to_markdown(self.report)
+        return to_markdown(self.report, self.summary(), self.references())
+
+    def html(self) -> str:
+        return markdown_to_html(self.markdown(), "Differential diagnosis report")
 
     # -- actions ------------------------------------------------------------------------------
 
-    def find_complaints(self, text: str) -> None:
-        self.error = None
+    def choose(self, knowledge: Knowledge) -> None:
+        """Pick the knowledge for the next consultation (closes the open one: it stays saved)."""
+        if knowledge != self.knowledge:
+            self.close()
+            self.knowledge = knowledge
+
+    def find_complaints(self, text: str, age: int | None = None, sex: str | None = None) -> None:
+        self.error = intake_problem(age, sex, text)
+        self.complaints = []
+        if self.error is not None:
+            return
         self.complaints = complaint_options(self.engine.kb, text)
         freeze_long_lived_objects()  # the first reading loads the sentence encoder
         if not self.complaints:
             self.error = "No symptom in the knowledge base matches those words; try other words."
 
     def start(self, age: int | None, sex: str | None, complaint: ComplaintOption) -> None:
-        """Open a new consultation from the intake and show its first question."""
-        self.error = None
-        thread_id = new_thread_id()
-        try:
-            intake = CaseIntake(
-                age=age,
-                sex="M" if sex == "M" else "F" if sex == "F" else None,
-                findings=complaint.findings,
-                max_questions=self.limits.max_questions,
-                confidence_threshold=self.limits.confidence_threshold,
-            )
-            turn = self.engine.session.start(thread_id, intake)
-        except DdxError as exc:
-            self.error = str(exc)
+        """Open a new consultation on common conditions and show its first question."""
+        self.knowledge = "ddxplus"
+        if self._begin(age, sex, complaint.findings, complaint.label, "ddxplus"):
+            self.complaints = []
+
+    def start_rare(self, age: int | None, sex: str | None, findings: dict[str, bool]) -> None:
+        """Open a new rare-disease consultation from the phenotypes the person kept."""
+        if not any(findings.values()):
+            self.error = "Keep at least one phenotype that is present."
             return
-        title = " · ".join(part for part in (_demographics(age, sex), complaint.label) if part)
-        self.engine.history.add(self.user_id, thread_id, title)
-        self.complaints = []
-        self._show(thread_id, turn)
+        labels = {f.term_id: f.label for f in self.draft.findings}
+        told = "; ".join(
+            f"{labels.get(term, term)}{'' if present else ': no'}"
+            for term, present in findings.items()
+        )
+        self.knowledge = "hpo"
+        if self._begin(age, sex, dict(findings), told, "hpo"):
+            self.draft = PhenotypeDraft()
 
     def answer(self, reply: Answer) -> None:
-        if self.thread_id is None or self.question is None:
+        engine = self.active
+        if self.thread_id is None or self.question is None or engine is None:
             self.error = "No question is waiting for an answer."
             return
         self.error = None
-        self._show(self.thread_id, self.engine.session.answer(self.thread_id, reply))
+        self._show(self.thread_id, engine.session.answer(self.thread_id, reply))
 
     def finish_now(self) -> None:
-        if self.thread_id is None or self.question is None:
+        engine = self.active
+        if self.thread_id is None or self.question is None or engine is None:
             return
         self.error = None
-        self._show(self.thread_id, self.engine.session.finish_now(self.thread_id))
+        self._show(self.thread_id, engine.session.finish_now(self.thread_id))
 
     def open(self, thread_id: str) -> bool:
         """Reopen one of this user's consultations where it stopped; False if it is not theirs
-        or is gone."""
+        or is gone. A rare-disease one waits (:attr:`waiting_for`) until its engine loads."""
         self.error = None
-        if not self.engine.history.owns(self.user_id, thread_id):
+        entry = self.engine.history.entry(self.user_id, thread_id)
+        if entry is None:
             return False
+        knowledge: Knowledge = "hpo" if entry.knowledge == "hpo" else "ddxplus"
+        self.close()
+        self.knowledge = knowledge
+        engine = self.active
+        if engine is None:
+            self.waiting_for = thread_id
+            return True
         try:
-            turn = self.engine.session.current(thread_id)
+            turn = engine.session.current(thread_id)
         except DdxError as exc:
             self.error = str(exc)
             return False
@@ -212,22 +209,72 @@ class ConsultFacade:
         self._show(thread_id, turn)
         return True
 
+    def attach_rare(self, engine: Engine) -> None:
+        """The rare-disease engine is loaded: reopen the consultation that waited for it."""
+        self.rare = engine
+        waiting, self.waiting_for = self.waiting_for, None
+        if waiting is not None and not self.open(waiting):
+            self.error = self.error or "That consultation is no longer available."
+
+    def replace_engine(self, engine: Engine) -> None:
+        """New settings loaded: consultations go on with the new engine. The open one is
+        reopened on it when the knowledge base is the same, else closed (it stays saved)."""
+        same_kb = engine.data_dir == self.engine.data_dir
+        self.engine = engine
+        if self.knowledge == "ddxplus" and self.thread_id is not None:
+            thread_id = self.thread_id
+            if not same_kb or not self.open(thread_id):
+                self.close()
+
     def close(self) -> None:
         """Leave the open consultation (it stays in the history) and go back to the intake."""
         self.thread_id, self.turn, self.differential = None, None, []
-        self.complaints, self.error = [], None
+        self.complaints, self.error, self.waiting_for = [], None, None
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _begin(
+        self,
+        age: int | None,
+        sex: str | None,
+        findings: dict[str, Any],
+        complaint: str,
+        knowledge: Knowledge,
+    ) -> bool:
+        self.error = intake_problem(age, sex, complaint or "-")
+        engine = self.active
+        if self.error is not None or engine is None:
+            return False
+        thread_id = new_thread_id()
+        try:
+            intake = CaseIntake(
+                age=age,
+                sex="M" if sex == "M" else "F" if sex == "F" else None,
+                findings=findings,
+                max_questions=self.limits.max_questions,
+                confidence_threshold=self.limits.confidence_threshold,
+            )
+            turn = engine.session.start(thread_id, intake)
+        except DdxError as exc:
+            self.error = str(exc)
+            return False
+        shown = complaint if len(complaint) <= 60 else complaint[:57] + "…"
+        title = " · ".join(part for part in (_demographics(age, sex), shown) if part)
+        self.engine.history.add(
+            self.user_id, thread_id, title, knowledge=knowledge, complaint=complaint
+        )
+        self._show(thread_id, turn)
+        return True
+
     def _show(self, thread_id: str, turn: Turn) -> None:
+        engine = self.active
+        assert engine is not None, "a consultation is shown only on a loaded engine"
         self.thread_id, self.turn = thread_id, turn
         if turn.report is not None:
             self.differential = [(r.name, r.probability) for r in turn.report.differential]
             questions = turn.report.questions_asked
         else:
-            snapshot = self.engine.session.graph.get_state(
-                {"configurable": {"thread_id": thread_id}}
-            )
+            snapshot = engine.session.graph.get_state({"configurable": {"thread_id": thread_id}})
             values = snapshot.values
             self.differential = [(str(n), float(p)) for n, p in values.get("differential", [])]
             questions = len(values.get("asked", []))

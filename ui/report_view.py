@@ -1,4 +1,6 @@
-"""The final report: differential, findings for and against, sources, transcript, download."""
+"""The final report on screen: patient, differential with explanations (and, for rare
+diseases, OMIM / ORPHA identifiers as links), transcript with why each question was asked,
+sources, doctors with what their profile shows, downloads (Markdown, printable HTML)."""
 
 from __future__ import annotations
 
@@ -11,60 +13,89 @@ from agent.roles import ConditionExplanation
 from ui.charts import differential_chart
 from ui.facade import ConsultFacade
 
+SEXES = {"M": "male", "F": "female"}
+HEADINGS = {
+    "ddxplus": ("For", "Against", "Not yet asked"),
+    "hpo": (
+        "For it (matching phenotypes first)",
+        "Against it",
+        "Missing: typical phenotypes not reported",
+    ),
+}
+
 
 def render_report(facade: ConsultFacade) -> None:
     report = facade.report
     assert report is not None, "render_report is called only once the consultation finished"
     st.subheader("Report", anchor=False)
-    st.caption(
-        f"{_count(report.questions_asked, 'question')} asked; stopped: {report.stop_reason}."
+    summary = facade.summary()
+    age = f"{report.age} years" if report.age is not None else "age not given"
+    st.markdown(
+        f"**Patient:** {age}, {SEXES.get(report.sex or '', 'sex not given')} · "
+        f"**Presenting:** {summary.complaint or '—'}  \n"
+        f"{summary.knowledge} · {_count(report.questions_asked, 'question')} asked · "
+        f"stopped: {report.stop_reason}."
     )
-    chart, details = st.columns([2, 3], gap="large")
+    rare = facade.knowledge == "hpo"
+    chart, details = st.columns([1, 1] if rare else [2, 3], gap="large")
     with chart:
         st.markdown("**Differential diagnosis**")
-        st.vega_lite_chart(differential_chart(facade.differential, report.urgent), width="stretch")
+        spec = differential_chart(
+            facade.differential, report.urgent, label_limit=200 if rare else 260
+        )
+        st.vega_lite_chart(spec, width="stretch")
+    references = facade.references()
     with details:
         for i, explanation in enumerate(report.explanations):
-            _render_explanation(explanation, expanded=i == 0)
+            ids = references.get(explanation.name, [])
+            _render_explanation(explanation, HEADINGS[facade.knowledge], ids, expanded=i == 0)
         if report.rationale:  # an LLM diagnoser's own reasoning; the engine writes none
             st.markdown("**Rationale**")
             st.text(report.rationale)
-    _render_sources(report, facade.engine.notes)
+    _render_transcript(report)
+    if facade.knowledge == "ddxplus":  # the rare-disease consultation cites no index
+        _render_sources(report, facade.engine.notes)
     _render_doctors(report)
-    with st.expander(f"Transcript ({_count(len(report.transcript), 'answer')})"):
-        st.table(
-            [{"question": t.question, "answer": t.answer} for t in report.transcript]
-            or [{"question": "—", "answer": "no question was asked"}]
-        )
-    left, right = st.columns(2)
-    left.download_button(
-        "Download the report (Markdown)",
-        data=facade.markdown(),
-        file_name=f"ddx-report-{(facade.thread_id or 'consultation')[:8]}.md",
-        mime="text/markdown",
-        on_click="ignore",
-        type="primary",
-    )
-    right.button("New consultation", on_click=facade.close)
+    _render_downloads(facade)
     st.caption(report.disclaimer)
 
 
-def _render_explanation(exp: ConditionExplanation, expanded: bool) -> None:
+def _render_explanation(
+    exp: ConditionExplanation,
+    headings: tuple[str, str, str],
+    ids: Sequence[tuple[str, str]],
+    expanded: bool,
+) -> None:
     flag = " · :red[urgent]" if exp.urgent else ""
-    title = f"{exp.name} — {exp.probability:.1%}{flag}"
-    with st.expander(title, expanded=expanded):
-        st.caption(f"ICD-10 {exp.icd10 or '—'} · severity {exp.severity} (1 = most severe)")
+    with st.expander(f"{exp.name} — {exp.probability:.1%}{flag}", expanded=expanded):
+        if ids:
+            st.markdown(" · ".join(f"[{ident}]({url})" for ident, url in ids))
+        elif exp.icd10 or exp.severity:
+            st.caption(f"ICD-10 {exp.icd10 or '—'} · severity {exp.severity} (1 = most severe)")
         pro, con = st.columns(2)
-        pro.markdown("**For**")
-        for effect in exp.raised_by:
-            pro.markdown(f"- {effect.statement}")
-        if not exp.raised_by:
-            pro.caption("nothing in particular")
-        con.markdown("**Against**")
-        for effect in exp.lowered_by:
-            con.markdown(f"- {effect.statement}")
-        if not exp.lowered_by:
-            con.caption("nothing in particular")
+        present_first = sorted(exp.raised_by, key=lambda e: not e.statement.endswith(": yes"))
+        for column, heading, effects in (
+            (pro, headings[0], present_first),
+            (con, headings[1], exp.lowered_by),
+        ):
+            column.markdown(f"**{heading}**")
+            for effect in effects:
+                column.markdown(f"- {effect.statement}")
+            if not effects:
+                column.caption("nothing in particular")
+        if exp.not_yet_asked:
+            st.markdown(f"**{headings[2]}:** " + "; ".join(exp.not_yet_asked))
+
+
+def _render_transcript(report: FinalReport) -> None:
+    with st.expander(f"Transcript ({_count(len(report.transcript), 'answer')})", expanded=True):
+        st.table(
+            [
+                {"question": t.question, "answer": t.answer, "why it was asked": t.reason}
+                for t in report.transcript
+            ]
+            or [{"question": "—", "answer": "no question was asked", "why it was asked": ""}]
+        )
 
 
 def _render_sources(report: FinalReport, notes: Sequence[str]) -> None:
@@ -89,6 +120,28 @@ def _render_doctors(report: FinalReport) -> None:
                 st.markdown("Meets: " + ", ".join(doctor.criteria_met))
             for line in doctor.evidence:
                 st.caption(line)
+
+
+def _render_downloads(facade: ConsultFacade) -> None:
+    stem = f"ddx-report-{(facade.thread_id or 'consultation')[:8]}"
+    left, middle, right = st.columns(3)
+    left.download_button(
+        "Download the report (Markdown)",
+        data=facade.markdown(),
+        file_name=f"{stem}.md",
+        mime="text/markdown",
+        on_click="ignore",
+        type="primary",
+    )
+    middle.download_button(
+        "Printable report (HTML)",
+        data=facade.html(),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        on_click="ignore",
+        help="Open it in the browser and print it, or save it as PDF.",
+    )
+    right.button("New consultation", on_click=facade.close)
 
 
 def _count(n: int, noun: str) -> str:

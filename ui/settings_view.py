@@ -1,7 +1,9 @@
 """The settings page: data folder, question budget, confidence threshold, backends per role.
 
 Settings are checked by the same :func:`agent.settings.load_settings` as the command line; what
-is wrong is shown in words and the previous settings stay in force.
+is wrong is shown in words and the previous settings stay in force. Applied settings are saved
+for the user at once and load in the background with a progress bar (a large doctor directory
+takes minutes the first time); the person may leave the page meanwhile without losing them.
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from typing import Any
 import streamlit as st
 
 from agent.settings import STRATEGIES, DdxSettings
-from ui.state import apply_settings, current_facade, current_settings, problem
+from ui.index_view import render_index_builder
+from ui.progress_view import wait_for
+from ui.state import (
+    RESULT_KEY,
+    apply_settings,
+    current_facade,
+    current_settings,
+    loading,
+    problem,
+)
 
-RESULT_KEY = "settings_result"
 BACKEND_HELP = (
     "kb = the embedded Bayesian engine (no model weights); hf:<folder or hub id>[+<LoRA "
     "folder>] = a local model; openai:<model>@<base url> = any OpenAI-compatible server "
@@ -79,14 +89,18 @@ def render_settings_page() -> None:
             help=fields["doctor_directory"].description,
         )
         st.form_submit_button("Apply", type="primary", on_click=_apply)
+    job = loading()
+    if job is not None:
+        st.caption("Applying (saved; you may leave this page, the loading goes on):")
+        wait_for(job)
     result = st.session_state.get(RESULT_KEY)
     if isinstance(result, str):
         st.error(f"Settings not applied: {result}")
     elif result is True:
         st.success("Applied. New limits hold for consultations started from now on.")
     facade = current_facade()
-    for note in facade.engine.notes if facade is not None else ():
-        st.info(note)
+    if facade is not None:
+        render_index_builder(facade.engine)
     st.caption(
         f"Consultations are saved in {settings.state_dir} (set DDX_STATE_DIR before starting "
         "the app to move them)."
@@ -109,4 +123,5 @@ def _apply() -> None:
         "doctor_directory": Path(d) if (d := _text("set_directory")) else None,
     }
     error = apply_settings(**explicit)
-    st.session_state[RESULT_KEY] = error if error else True
+    if error:
+        st.session_state[RESULT_KEY] = error

@@ -64,6 +64,8 @@ _DEPARTMENTS: tuple[tuple[str, int, int, str], ...] = (
     ("R", 0, 99, "Internal medicine"),
 )
 DEFAULT_DEPARTMENT = "Internal medicine"
+CRITERIA_VERSION = 2
+"""Bumped when criteria gain meaning (2: ``subject``): cached criteria of before are rebuilt."""
 DEPARTMENTS = tuple(sorted({d for *_, d in _DEPARTMENTS}))
 
 _QUESTION_LEAD = re.compile(
@@ -92,6 +94,12 @@ class Criterion(BaseModel):
     text: str = Field(min_length=1, description="What to look for, matched against profiles.")
     weight: float = Field(gt=0.0, description="Relative importance in the overall score.")
     group: str = Field(default="", description="background / disease / treatment.")
+    subject: str = Field(
+        default="",
+        description="The one disease the criterion is about ('treats X' → X): a profile meets "
+        "it only by naming X without denying, referring or doubting it (retrieval.doctors."
+        "claims); '' for criteria about no one disease.",
+    )
 
 
 class CriteriaSet(BaseModel):
@@ -205,7 +213,15 @@ class NeedCriteria:
 
     def criteria_for(self, need: str) -> CriteriaSet:
         disease, treatment = split_need(need)
-        criteria = [Criterion(key="disease", text=f"treats {disease}", weight=2.0, group="disease")]
+        criteria = [
+            Criterion(
+                key="disease",
+                text=f"treats {disease}",
+                weight=2.0,
+                group="disease",
+                subject=disease,
+            )
+        ]
         if treatment:
             criteria.append(
                 Criterion(key="treatment", text=treatment, weight=1.5, group="treatment")
@@ -238,10 +254,22 @@ class KbCriteria:
         department = department_for(info.icd10)
         criteria = [
             Criterion(key="department", text=department, weight=1.0, group="background"),
-            Criterion(key="condition", text=f"treats {condition}", weight=2.0, group="disease"),
+            Criterion(
+                key="condition",
+                text=f"treats {condition}",
+                weight=2.0,
+                group="disease",
+                subject=condition,
+            ),
         ]
         criteria += [
-            Criterion(key=f"related: {other}", text=f"treats {other}", weight=0.4, group="disease")
+            Criterion(
+                key=f"related: {other}",
+                text=f"treats {other}",
+                weight=0.4,
+                group="disease",
+                subject=other,
+            )
             for other in related_conditions(self.kb, condition)
         ]
         symptoms = specific_symptoms(self.kb, condition)
@@ -348,7 +376,8 @@ class CachedCriteria:
     def _file(self, need: str) -> Path | None:
         if self.folder is None:
             return None
-        key = hashlib.sha256(f"{self.name}|{self.tag}|{need}".encode()).hexdigest()[:20]
+        tag = f"{self.name}|{self.tag}|v{CRITERIA_VERSION}|{need}"
+        key = hashlib.sha256(tag.encode()).hexdigest()[:20]
         return self.folder / f"{key}.json"
 
     def criteria_for(self, need: str) -> CriteriaSet:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from retrieval.doctors.claims import adjust
 from retrieval.doctors.criteria import CriteriaSet, Criterion
 from retrieval.doctors.profiles import DoctorProfile
 from retrieval.index.tokenizers import jieba_tokens as tokenize
@@ -119,6 +120,16 @@ class DenseMatcher:
         return np.asarray(similarities, dtype=np.float32)
 
 
+def claimed_similarities(
+    matcher: SectionMatcher, criteria: CriteriaSet, pieces: Sequence[str]
+) -> Matrix:
+    """The matcher's similarities, with a disease criterion met only by a piece that says the
+    doctor treats that disease (``retrieval.doctors.claims``)."""
+    matrix = matcher.similarities(criteria.criteria, pieces)
+    subjects = [c.subject for c in criteria.criteria]
+    return adjust(matrix, subjects, pieces, matcher.threshold) if any(subjects) else matrix
+
+
 def best_matches(
     matcher: SectionMatcher, criteria: CriteriaSet, profiles: Sequence[DoctorProfile]
 ) -> tuple[Matrix, list[list[tuple[int, str, str]]]]:
@@ -139,7 +150,7 @@ def best_matches(
     n_criteria = len(criteria.criteria)
     if not texts:
         return np.zeros((len(profiles), n_criteria), dtype=np.float32), pieces
-    matrix = matcher.similarities(criteria.criteria, texts)
+    matrix = claimed_similarities(matcher, criteria, texts)
     best = np.zeros((len(profiles), n_criteria), dtype=np.float32)
     for row, (start, own) in enumerate(zip(offsets, pieces, strict=True)):
         if own:
@@ -156,7 +167,7 @@ def explain(
     if not texts:
         matrix = np.zeros((0, len(criteria.criteria)), dtype=np.float32)
     else:
-        matrix = matcher.similarities(criteria.criteria, texts)
+        matrix = claimed_similarities(matcher, criteria, texts)
     evidence = []
     for j, criterion in enumerate(criteria.criteria):
         if len(texts) == 0:

@@ -18,7 +18,12 @@ from retrieval.doctors.criteria import (
     KbCriteria,
     NeedCriteria,
 )
-from retrieval.doctors.first_stage import FIRST_STAGE_DEPTH, DirectoryIndex, default_index_dir
+from retrieval.doctors.first_stage import (
+    FIRST_STAGE_DEPTH,
+    DirectoryIndex,
+    OnProgress,
+    default_index_dir,
+)
 from retrieval.doctors.profiles import DoctorProfile, load_directory
 from retrieval.doctors.rankers import Ranker, Ranking, make_ranker, rank, rationale_matcher
 from retrieval.doctors.rationale import SectionMatcher
@@ -53,11 +58,16 @@ class DoctorRecommender:
         embedding_model: str | None = None,
         grader_backend: str | None = None,
         progress: bool = True,
+        on_progress: OnProgress | None = None,
     ) -> DoctorRecommender:
-        """Load the directory and its index (built on first use, then reused)."""
+        """Load the directory and its index (built on first use, then reused); ``progress``
+        draws terminal bars, ``on_progress`` hears each step (stage, done, total)."""
         from retrieval.embeddings import load_encoder
 
+        tell = on_progress or (lambda stage, done, total: None)
+        tell("Reading the doctor directory", 0, 0)
         directory = load_directory(directory_file)
+        tell("Loading the sentence encoder", 0, 0)
         encoder = load_encoder(embedding_model)
         # Any other ranker is made (and a bad name or backend refused) before indexing.
         other = (
@@ -66,7 +76,7 @@ class DoctorRecommender:
             else None
         )
         folder = index_dir or default_index_dir(state_dir, directory)
-        index = DirectoryIndex.open(directory, folder, encoder, progress=progress)
+        index = DirectoryIndex.open(directory, folder, encoder, progress=progress, on_progress=tell)
         provider: CriteriaProvider = KbCriteria(kb) if kb is not None else NeedCriteria()
         criteria = CachedCriteria(provider, state_dir / "doctor_criteria", tag=encoder.name)
         return cls(index, criteria, other if other is not None else _embedded_on(index))
@@ -82,14 +92,14 @@ class DoctorRecommender:
     ) -> Ranking:
         """Rank doctors for a need; ``candidates`` skips the first stage (as in DrRank)."""
         chosen = criteria or self.criteria.criteria_for(need)
-        pool = list(candidates) if candidates is not None else self._first_stage(need, chosen)
+        pool = list(candidates) if candidates is not None else self.first_stage(need, chosen)
         matcher: SectionMatcher | None = None
         if explain:
             lexical = self.ranker.name in ("baseline", "bm25")
             matcher = rationale_matcher(self.ranker) if lexical else self.index.matcher
         return rank(self.ranker, need, pool, chosen, top=top, rationale=matcher)
 
-    def _first_stage(self, need: str, criteria: CriteriaSet) -> list[DoctorProfile]:
+    def first_stage(self, need: str, criteria: CriteriaSet) -> list[DoctorProfile]:
         """Search with the need and with its criteria (a department or related condition
         finds doctors whose profile never names the disease), pooled without repeats."""
         pool = {p.id: p for p in self.index.candidates(need, self.depth)}

@@ -2,9 +2,9 @@
 
 from ui.consult_view import render
 from ui.history_view import render_sidebar
-from ui.state import current_facade
+from ui.progress_view import require_facade
 
-facade = current_facade()
+facade = require_facade()
 if facade is not None:
     render(facade)
 render_sidebar(facade)
