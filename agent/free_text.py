@@ -14,9 +14,11 @@ shared sentence encoder from ``retrieval.embeddings``, so there is one loader fo
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -53,8 +55,9 @@ _LEAD_IN = re.compile(
     r"^(?:(?:i|he|she|they|we|the patient|patient|my (?:child|son|daughter|wife|husband))"
     r"(?:\s+|(?=')))?"
     r"(?:(?:'ve|'s|'m|have|has|had|got|am|is|are|was|were|feel|feels|felt|reports?|"
-    r"complains? of|suffer(?:s|ed)? from|been|having|experiencing|noticed?)\b\s*){0,3}"
-    r"(?:some|a|an|the|any|lots of|a lot of|really|very|quite)?\s*",
+    r"complains? of|suffer(?:s|ed)? from|been|having|experiencing|noticed?|seems?|seemed|"
+    r"looks?|looked)\b\s*){0,3}"
+    r"(?:(?:some|a|an|the|any|lots of|a lot of|really|very|quite)\b)?\s*",
     re.I,
 )
 _QUESTION_LEAD = re.compile(
@@ -138,6 +141,11 @@ def _strip_lead_in(text: str) -> str:
     return stripped or text
 
 
+def clause_core(text: str) -> str:
+    """A clause as split_clauses gives its items: normalised, first-person lead-in stripped."""
+    return _strip_lead_in(_normalise(text))
+
+
 def question_as_statement(question: str) -> str:
     """'Do you have a fever (measured or felt)?' → 'a fever (measured or felt)'."""
     text = question.strip().rstrip("?").strip()
@@ -219,6 +227,40 @@ def default_encoder() -> TextEncoder:
         return encoder.encode(texts)
 
     return encode
+
+
+class CachedEncoder:
+    """An encoder whose large batches (a label set, not a message) are kept as ``.npy`` files
+    under ``folder``, keyed by ``name`` and the texts: label vectors are computed once per
+    machine, not once per process. A cache that cannot be written only means a slower start."""
+
+    def __init__(self, encoder: TextEncoder, folder: Path, name: str, min_texts: int = 100) -> None:
+        self.encoder = encoder
+        self.folder = folder
+        self.name = name
+        self.min_texts = min_texts
+
+    def __call__(self, texts: Sequence[str]) -> FloatMatrix:
+        if len(texts) < self.min_texts:
+            return self.encoder(texts)
+        digest = hashlib.sha256(self.name.encode())
+        for text in texts:
+            digest.update(text.encode() + b"\0")
+        path = self.folder / f"vectors-{digest.hexdigest()[:16]}.npy"
+        if path.is_file():
+            try:
+                vectors: FloatMatrix = np.load(path, allow_pickle=False)
+                if vectors.shape[0] == len(texts):
+                    return vectors
+            except (OSError, ValueError):
+                pass
+        vectors = self.encoder(texts)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            np.save(path, vectors)
+        except OSError:
+            pass
+        return vectors
 
 
 _matchers: dict[int, tuple[KnowledgeBase, FreeTextMatcher]] = {}
