@@ -18,8 +18,8 @@ from agent.errors import DdxError
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY_MODULES = ("langgraph", "numpy", "torch", "transformers", "faiss")
 
-# Age, sex, complaint words, pick "Do you have a cough?", then the two questions the engine asks
-# (smoking, then diabetes; an unusable answer in between is asked again).
+# Age, sex, the complaint in words, pick its first reading ("a cough: yes"), then the two
+# questions the engine asks (smoking, then diabetes; an unusable answer in between is asked again).
 TYPED_CONSULTATION = "abc\n30\nF\ncough breath\n1\nno\nmaybe\nyes\n"
 
 
@@ -59,8 +59,9 @@ def test_chat_answered_by_a_person_ends_with_a_differential(
     output = ok(ddx(mini_data_dir, "chat", "--markdown", markdown, input=TYPED_CONSULTATION))
 
     assert "Please give the age as a whole number" in output
-    assert "1. Do you have a cough?" in output
-    assert "2. Are you short of breath?" in output
+    assert "1. a cough: yes" in output
+    assert "2. short of breath: yes" in output
+    assert "0. none of these" in output
     assert "Q1/10 Do you smoke cigarettes?" in output
     assert "Please answer yes, no, or don't know." in output
     assert "Q2/10 Do you have diabetes?" in output

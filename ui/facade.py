@@ -157,7 +157,9 @@ class ConsultFacade:
 
     def find_complaints(self, text: str) -> None:
         self.error = None
-        self.complaints = complaint_options(self.engine.kb, text)
+        self.complaints = complaint_options(
+            self.engine.kb, text, cache_dir=self.engine.settings.cache_folder
+        )
         freeze_long_lived_objects()  # the first reading loads the sentence encoder
         if not self.complaints:
             self.error = "No symptom in the knowledge base matches those words; try other words."
@@ -165,6 +167,10 @@ class ConsultFacade:
     def start(self, age: int | None, sex: str | None, complaint: ComplaintOption) -> None:
         """Open a new consultation from the intake and show its first question."""
         self.error = None
+        if complaint.none_of_these:
+            self.complaints = []
+            self.error = "Describe the complaint in other words, then find it again."
+            return
         thread_id = new_thread_id()
         try:
             intake = CaseIntake(

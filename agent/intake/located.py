@@ -38,7 +38,7 @@ _SPREADS = re.compile(
     r"\b(?:radiat\w*|spread\w*|go(?:es|ing)?|shoot\w*|travel\w*|mov(?:es|ing)|runs?|running)"
     r"\s+(?:down|up|in|into|to|through|across|towards?|round|around|out)\b(?:\s+(?:to|into))?"
 )
-_INTENSITY = re.compile(r"\b(10|[0-9])\s*(?:/\s*10|out of (?:10|ten))\b")
+INTENSITY = re.compile(r"\b(10|[0-9])\s*(?:/\s*10|out of (?:10|ten))\b")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class LocatedReader:
                 score=1.0,
             )
         ]
-        intensity = _INTENSITY.search(text)
+        intensity = INTENSITY.search(text)
         if intensity and family.intensity:
             found.append(
                 ReadFinding(

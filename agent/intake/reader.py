@@ -21,18 +21,20 @@ implies the pain). A message that matches nothing gives no reading: callers say 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.free_text import Clause, TextEncoder, clause_core, split_clauses
 from agent.intake.labels import build_labels, valued_roots
-from agent.intake.located import LocatedReader, PlaceMatch, Thresholds
+from agent.intake.located import INTENSITY, LocatedReader, PlaceMatch, Thresholds
 from agent.intake.models import IntakeReading, ReadFinding, Reading
 from agent.intake.vectors import QueryVectors
 from retrieval.ddxplus_kb import KnowledgeBase
-from retrieval.lay_terms import rewrite_lay_terms, words
+from retrieval.lay_terms import FUNCTION_WORDS, rewrite_lay_terms, words
 
 
 class ReaderSettings(BaseModel):
@@ -86,6 +88,12 @@ class IntakeReader:
             text=message, readings=tuple(self._readings([c for c in per_item if c]))
         )
 
+    def merge(self, readings: list[Reading]) -> Reading | None:
+        """One reading holding the findings of several (None for none)."""
+        if not readings:
+            return None
+        return self._reading([Candidate(r.findings, r.score) for r in readings])
+
     def read_statement(self, statement: str, present: bool) -> Reading | None:
         """The best reading of one short statement whose presence is known (an LLM's item)."""
         candidates = self._item(
@@ -122,10 +130,17 @@ class IntakeReader:
             places += [place] if place is not None else []
         # the clause without its place, for what it says about the finding ("pain when I
         # breathe in" is a yes/no question; "chest" would pull it towards chest questions)
-        unplaced = [_without(t, p.said) for p in places for t in (text, rewritten)]
+        cues = {w for family in families for w in family.cue_words} | FUNCTION_WORDS
+        unplaced = [
+            rest
+            for p in places
+            for t in (text, rewritten)
+            if set(words(rest := _without(t, p.said))) - cues
+        ]
         evidence = self._evidence_candidates([text, rewritten, *unplaced], negated, said, vectors)
         if not families:
             return evidence
+        evidence = [c for c in evidence if c.findings[0].code not in self._parents]
         if negated:  # "no pain" denies the parent; "no chest pain" cannot be said in DDXPlus
             located = [] if places else [_denied(f) for f in located if f.code in self._parents]
         score = max((p.score for p in places), default=self.settings.evidence)
@@ -225,10 +240,15 @@ class IntakeReader:
 
 
 def _groups(items: list[Clause]) -> list[list[Clause]]:
-    """Items of the same clause together (split_clauses gives each its clause as source)."""
+    """Items of the same clause together (split_clauses gives each its clause as source); an
+    item that is only an intensity ("headache, 8 out of 10") belongs to the one before it."""
     groups: list[list[Clause]] = []
     for item in items:
-        if groups and groups[-1][0].source == item.source:
+        same_clause = bool(groups) and groups[-1][0].source == item.source
+        if same_clause and INTENSITY.fullmatch(item.text.strip()):
+            last = groups[-1][-1]
+            groups[-1][-1] = replace(last, text=f"{last.text} {item.text}")
+        elif same_clause:
             groups[-1].append(item)
         else:
             groups.append([item])
@@ -269,5 +289,19 @@ def _with_parents(kb: KnowledgeBase, findings: list[ReadFinding]) -> list[ReadFi
                     implied_by=found.code,
                 )
             child = out[key]
-    parents_first = sorted(out.values(), key=lambda f: kb.evidence(f.code).parent is not None)
-    return parents_first
+    return sorted(out.values(), key=_family_order(kb, list(out.values())))
+
+
+def _family_order(kb: KnowledgeBase, findings: list[ReadFinding]) -> Callable[[ReadFinding], Any]:
+    """In the order of the message, each child right after its parent."""
+
+    def lineage(code: str) -> list[str]:
+        chain = [code]
+        while (parent := kb.evidence(chain[-1]).parent) is not None:
+            chain.append(parent)
+        return chain
+
+    first: dict[str, int] = {}
+    for i, found in enumerate(findings):
+        first.setdefault(lineage(found.code)[-1], i)
+    return lambda f: (first[lineage(f.code)[-1]], len(lineage(f.code)))
