@@ -267,6 +267,11 @@ def as_statement(question: str) -> str:
     return _QUESTION_LEAD.sub("", text, count=1).strip() or text
 
 
+def short_statement(question: str) -> str:
+    """The statement without its brackets, for showing: 'a fever (felt or measured)' → 'a fever'."""
+    return re.sub(r"\s*\([^)]*\)", "", as_statement(question)).strip()
+
+
 def question_variants(question: str) -> tuple[list[str], list[str]]:
     """The question as statements (whole, and without brackets), and the alternatives of its
     "or"s ("nasal congestion", "a clear runny nose").
@@ -276,7 +281,7 @@ def question_variants(question: str) -> tuple[list[str], list[str]]:
     only those still close to the whole statement.
     """
     whole = as_statement(question)
-    plain = re.sub(r"\s*\([^)]*\)", "", whole).strip()
+    plain = short_statement(question)
     statements = list(dict.fromkeys(v for v in (whole, plain) if v))
     protected = _NOT_AN_ALTERNATIVE.sub(lambda m: m.group(0).replace(" or ", " ~ "), plain)
     parts = [as_statement(part).replace(" ~ ", " or ") for part in _ALTERNATIVE.split(protected)]

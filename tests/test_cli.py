@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from agent.cli import app, main
 from agent.errors import DdxError
+from tests.conftest import run_ddx
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY_MODULES = ("langgraph", "numpy", "torch", "transformers", "faiss")
@@ -24,19 +25,11 @@ TYPED_CONSULTATION = "abc\n30\nF\ncough breath\n1\nno\nmaybe\nyes\n"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Consultations saved under tmp_path; no DDX_* setting from the caller's shell; plain,
-    wide terminal output so that long lines are not wrapped."""
-    for name in ("DDX_DATA_DIR", "DDX_MAX_QUESTIONS", "DDX_CONFIDENCE_THRESHOLD", "FORCE_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
+def _isolated(isolated_cli: Path) -> None:
+    """Consultations saved under tmp_path; nothing from the caller's shell (conftest)."""
 
 
-def ddx(data_dir: Path, *args: str | Path, input: str | None = None) -> Result:
-    return CliRunner().invoke(
-        app, ["--data-dir", str(data_dir), *(str(a) for a in args)], input=input
-    )
+ddx = run_ddx
 
 
 def ok(result: Result) -> str:

@@ -8,29 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from agent.cli import app, main
+from agent.cli import main
 from agent.errors import DataFormatError, DdxError
 from agent.intake.models import IntakeReading, ReadFinding, Reading
 from eval.intake_phrases import Phrase, load_phrases, parse_expected, score_phrase, summarise
 from retrieval.ddxplus_kb import KnowledgeBase
-
-FIXTURES = Path(__file__).parent / "fixtures" / "intake"
+from tests.conftest import run_ddx
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("DDX_DATA_DIR", "DDX_MAX_QUESTIONS", "DDX_CONFIDENCE_THRESHOLD", "FORCE_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
+def _isolated(isolated_cli: Path) -> None:
+    """State under tmp_path; nothing from the caller's shell (conftest)."""
 
 
-def ddx(data_dir: Path, *args: str | Path, input: str | None = None) -> Result:
-    return CliRunner().invoke(
-        app, ["--data-dir", str(data_dir), *(str(a) for a in args)], input=input
-    )
+ddx = run_ddx
 
 
 def test_intake_json_prints_each_finding_with_what_it_matched(mini_data_dir: Path) -> None:
@@ -136,16 +128,6 @@ def test_a_malformed_phrase_file_names_its_line(tmp_path: Path) -> None:
     bad.write_text('{"text": "fever", "expect": ["E_1"]}\n{"text": ""}\n', encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"bad\.jsonl:2"):
         load_phrases(bad)
-
-
-@pytest.mark.integration
-def test_the_shipped_phrase_files_name_real_findings(real_kb: KnowledgeBase) -> None:
-    for name in ("dev.jsonl", "heldout.jsonl"):
-        phrases = load_phrases(FIXTURES / name)
-        assert len(phrases) == 55
-        for phrase in phrases:
-            for token in [*phrase.expect, *phrase.allow]:
-                parse_expected(real_kb, token)
 
 
 # -- the chat's intake ----------------------------------------------------------------------

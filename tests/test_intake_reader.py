@@ -7,16 +7,20 @@ throat, head) and an intensity (E_5); the real DDXPlus tests need DDX_DATA_DIR.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.findings import Findings
 from agent.free_text import CachedEncoder
 from agent.intake.reader import IntakeReader
+from eval.intake_phrases import load_phrases, parse_expected
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.ddxplus_phrases import located_findings, question_variants
 from retrieval.embeddings import Encoder
 from retrieval.lay_terms import rewrite_lay_terms
 
+FIXTURES = Path(__file__).parent / "fixtures" / "intake"
 HEAD = {"V_62", "V_25", "V_89", "V_166", "V_167", "V_124"}
 CHEST = {"V_101", "V_29", "V_55", "V_56", "V_159", "V_160"}
 EARS = ["V_129", "V_130"]
@@ -179,3 +183,13 @@ def test_the_person_can_pick_another_reading(reader: IntakeReader) -> None:
     readings = reader.read("I feel dizzy").readings
     dizzy = [r.as_findings(reader.kb) for r in readings]
     assert {"E_76": True} in dizzy and {"E_82": True} in dizzy
+
+
+@pytest.mark.integration
+def test_the_shipped_phrase_files_name_real_findings(real_kb: KnowledgeBase) -> None:
+    for name in ("dev.jsonl", "heldout.jsonl"):
+        phrases = load_phrases(FIXTURES / name)
+        assert len(phrases) == 55
+        for phrase in phrases:
+            for token in [*phrase.expect, *phrase.allow]:
+                parse_expected(real_kb, token)

@@ -14,6 +14,7 @@ from agent.errors import DdxError
 if TYPE_CHECKING:
     from agent.intake.models import IntakeReading, ReadFinding, Reading
     from agent.intake.reader import IntakeReader
+    from eval.intake_phrases import Phrase
     from retrieval.ddxplus_kb import KnowledgeBase
 
 
@@ -45,11 +46,12 @@ def intake(
         raise DdxError("The text to read is empty.")
     settings = settings_from(ctx)
     kb = load_kb(settings)
+    phrase_files = _phrase_files(kb, eval_files)  # checked before the encoder loads
     from agent.intake.shared import intake_reader
 
     reader = intake_reader(kb, settings.cache_folder)
-    if eval_files:
-        _evaluate(kb, reader, eval_files, as_json, details)
+    if phrase_files:
+        _evaluate(kb, reader, phrase_files, as_json, details)
         return
     assert text is not None
     read = reader.read(text)
@@ -112,17 +114,32 @@ def _print_findings(kb: KnowledgeBase, reading: Reading) -> None:
         typer.echo(f"       {found.code} = {value}  ({why}, {found.score:.2f})")
 
 
+def _phrase_files(kb: KnowledgeBase, paths: list[Path]) -> dict[Path, list[Phrase]]:
+    """Every phrase file read and its findings checked against the knowledge base."""
+    from data.locations import require_existing
+    from eval.intake_phrases import load_phrases, parse_expected
+
+    files = {path: load_phrases(require_existing(path, "a phrase file")) for path in paths}
+    for phrases in files.values():
+        for phrase in phrases:
+            for token in [*phrase.expect, *phrase.allow]:
+                parse_expected(kb, token)
+    return files
+
+
 def _evaluate(
-    kb: KnowledgeBase, reader: IntakeReader, files: list[Path], as_json: bool, details: bool
+    kb: KnowledgeBase,
+    reader: IntakeReader,
+    files: dict[Path, list[Phrase]],
+    as_json: bool,
+    details: bool,
 ) -> None:
     from rich.progress import track
 
-    from data.locations import require_existing
-    from eval.intake_phrases import load_phrases, summarise
+    from eval.intake_phrases import summarise
 
     results: dict[str, Any] = {}
-    for path in files:
-        phrases = load_phrases(require_existing(path, "a phrase file"))
+    for path, phrases in files.items():
         reads = [reader.read(p.text) for p in track(phrases, description=path.name, transient=True)]
         scores = summarise(kb, phrases, reads)
         results[str(path)] = scores.model_dump(exclude={"details"} if not details else set())

@@ -54,7 +54,7 @@ class Reading(BaseModel):
 
     def describe(self, kb: KnowledgeBase) -> str:
         """'pain somewhere: yes; where: top of the head, forehead' — for a person to check."""
-        from retrieval.ddxplus_phrases import as_statement
+        from retrieval.ddxplus_phrases import short_statement
 
         parts: dict[str, list[str]] = {}
         for found in self.findings:
@@ -63,7 +63,7 @@ class Reading(BaseModel):
                 text = "yes" if found.value else "no"
             else:
                 text = ev.describe_value(found.value)
-            parts.setdefault(as_statement(ev.question), []).append(text)
+            parts.setdefault(short_statement(ev.question), []).append(text)
         return "; ".join(f"{question}: {', '.join(texts)}" for question, texts in parts.items())
 
     @property
