@@ -38,7 +38,8 @@ _NEGATION_CUE = re.compile(
     r"(?:i|he|she|they|we|patient)?\s*(?:do|does|did|has|have|had|is|am|are|was|were)"
     r"\s*(?:not|n't)(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
     r"(?:i|he|she|they|we)?\s*(?:don't|doesn't|didn't|haven't|hasn't|hadn't|isn't|aren't|"
-    r"wasn't|weren't|can't|cannot)(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
+    r"wasn't|weren't)"
+    r"(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
     r"no (?:history of|sign of|signs of|evidence of)"
     r")\b\s*(?:any\s+)?",
     re.I,

@@ -40,6 +40,9 @@ def _items(text: str) -> list[tuple[str, bool]]:
         ("I have asthma", [("asthma", False)]),  # the article "a" is a word, not a prefix
         ("she seems confused", [("confused", False)]),
         ("no fever, just a cough", [("fever", True), ("cough", False)]),
+        # "can't" says what a symptom stops a person doing, it denies nothing
+        ("I can't breathe", [("can't breathe", False)]),
+        ("I can't stop coughing", [("can't stop coughing", False)]),
     ],
 )
 def test_split_clauses_keeps_the_scope_of_negation(

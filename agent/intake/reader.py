@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.free_text import Clause, TextEncoder, clause_core, split_clauses
-from agent.intake.labels import build_labels, valued_roots
+from agent.intake.labels import IntakeLabels, build_labels, valued_roots
 from agent.intake.located import INTENSITY, LocatedReader, PlaceMatch, Thresholds
 from agent.intake.models import IntakeReading, ReadFinding, Reading
 from agent.intake.vectors import QueryVectors
@@ -68,19 +68,22 @@ class IntakeReader:
         encoder: TextEncoder,
         settings: ReaderSettings | None = None,
         label_encoder: TextEncoder | None = None,
+        labels: IntakeLabels | None = None,
+        vectors: QueryVectors | None = None,
     ) -> None:
         self.kb = kb
         self.encoder = encoder
         self.settings = settings or ReaderSettings()
-        self.labels = build_labels(kb, label_encoder or encoder)
+        self.labels = labels or build_labels(kb, label_encoder or encoder)
         self._roots = set(valued_roots(kb))
         self._parents = {family.parent for family in self.labels.located}
+        self._vectors = vectors or QueryVectors(encoder)
         s = self.settings
         self.located = LocatedReader(kb, self.labels, Thresholds(s.place, s.descriptor, s.margin))
 
     def read(self, message: str) -> IntakeReading:
         """Every reading of ``message``, best first."""
-        vectors = QueryVectors(self.encoder)
+        vectors = self._vectors
         per_item = [
             c for group in _groups(split_clauses(message)) for c in self._group(group, vectors)
         ]
@@ -96,9 +99,7 @@ class IntakeReader:
 
     def read_statement(self, statement: str, present: bool) -> Reading | None:
         """The best reading of one short statement whose presence is known (an LLM's item)."""
-        candidates = self._item(
-            clause_core(statement), not present, statement, QueryVectors(self.encoder)
-        )
+        candidates = self._item(clause_core(statement), not present, statement, self._vectors)
         return self._reading([candidates[0]]) if candidates else None
 
     # -- one clause ---------------------------------------------------------------------------

@@ -8,10 +8,13 @@ import numpy as np
 
 from agent.free_text import FloatMatrix, TextEncoder
 
+MAX_REMEMBERED = 20_000
+"""Texts whose vectors are kept (~30 MB at 384 dimensions); past that the memory starts over."""
+
 
 class QueryVectors:
-    """Embeds the texts of one message on demand and remembers them (a clause, its word spans
-    and its words are often asked for more than once)."""
+    """Embeds texts on demand and remembers them: a clause, its word spans and its words are
+    asked for more than once, and people type the same words again ("fever", "chest")."""
 
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
@@ -21,5 +24,8 @@ class QueryVectors:
         """One unit vector per text, as rows."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._known]
         if missing:
+            if len(self._known) + len(missing) > MAX_REMEMBERED:
+                self._known = {}
             self._known.update(zip(missing, self.encoder(missing), strict=True))
-        return np.stack([self._known[t] for t in texts])
+        known = self._known
+        return np.stack([known[t] for t in texts])
