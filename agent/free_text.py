@@ -1,12 +1,13 @@
 """Free text → findings without an LLM: clause splitting, negation, embedding match.
 
-A person's first message ("I've had a fever for two days but no cough, denies chest pain") is
-split into clauses, each clause into list items, and every item keeps whether a negation cue
-("no", "denies", "without", "not", "negative for", …) governs it. The item, with its cue and
+A person's message ("I've had a fever for two days but no cough, denies chest pain") is split
+into clauses, each clause into list items, and every item keeps whether a negation cue ("no",
+"denies", "without", "not", "negative for", …) governs it. The item, with its cue and
 first-person lead-ins stripped, is embedded and matched by cosine similarity against a list of
-labelled texts (for DDXPlus: the knowledge base's yes/no questions rewritten as statements).
-An item matches the best label above a threshold, or nothing: a message that matches nothing
-returns an empty list, which callers must report rather than treat as "healthy".
+labelled texts (:class:`FreeTextMatcher`; HPO term names for the rare-disease reader). An item
+matches the best label above a threshold, or nothing: a message that matches nothing returns
+an empty list, which callers must report rather than treat as "healthy". The DDXPlus intake
+(:mod:`agent.intake`) builds on the same clause splitting.
 
 The encoder is injected (:class:`TextEncoder`); :func:`default_encoder` loads the project's
 shared sentence encoder from ``retrieval.embeddings``, so there is one loader for the project.
@@ -14,17 +15,15 @@ shared sentence encoder from ``retrieval.embeddings``, so there is one loader fo
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from agent.findings import Findings
-    from retrieval.ddxplus_kb import KnowledgeBase
 
 FloatMatrix = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -39,28 +38,24 @@ _NEGATION_CUE = re.compile(
     r"(?:i|he|she|they|we|patient)?\s*(?:do|does|did|has|have|had|is|am|are|was|were)"
     r"\s*(?:not|n't)(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
     r"(?:i|he|she|they|we)?\s*(?:don't|doesn't|didn't|haven't|hasn't|hadn't|isn't|aren't|"
-    r"wasn't|weren't|can't|cannot)(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
+    r"wasn't|weren't)"
+    r"(?:\s+(?:have|has|had|got|get|feel|experience|notice|any))*|"
     r"no (?:history of|sign of|signs of|evidence of)"
     r")\b\s*(?:any\s+)?",
     re.I,
 )
 _AFFIRMATIVE_RESET = re.compile(
     r"^(?:(?:i|he|she|they|we|patient)\s+)?(?:have|has|had|got|reports?|complains? of|"
-    r"with|feel|feels|notice[sd]?|am|is|there is|there's)\b",
+    r"with|feel|feels|notice[sd]?|am|is|there is|there's|just|only|apart from)\b",
     re.I,
 )
 _LEAD_IN = re.compile(
     r"^(?:(?:i|he|she|they|we|the patient|patient|my (?:child|son|daughter|wife|husband))"
     r"(?:\s+|(?=')))?"
     r"(?:(?:'ve|'s|'m|have|has|had|got|am|is|are|was|were|feel|feels|felt|reports?|"
-    r"complains? of|suffer(?:s|ed)? from|been|having|experiencing|noticed?)\b\s*){0,3}"
-    r"(?:some|a|an|the|any|lots of|a lot of|really|very|quite)?\s*",
-    re.I,
-)
-_QUESTION_LEAD = re.compile(
-    r"^(?:do|did|does|have|has|are|is|were|was)\s+you\s+(?:currently\s+|ever\s+|recently\s+)?"
-    r"(?:have|had|been|feel|felt|experienc(?:e|ed|ing)|notic(?:e|ed|ing)|suffer(?:ed)? from|"
-    r"take|taken)?\s*",
+    r"complains? of|suffer(?:s|ed)? from|been|having|experiencing|noticed?|seems?|seemed|"
+    r"looks?|looked)\b\s*){0,3}"
+    r"(?:(?:some|a|an|the|any|lots of|a lot of|really|very|quite|just|only)\b\s*){0,2}",
     re.I,
 )
 
@@ -138,10 +133,16 @@ def _strip_lead_in(text: str) -> str:
     return stripped or text
 
 
+def clause_core(text: str) -> str:
+    """A clause as split_clauses gives its items: normalised, first-person lead-in stripped."""
+    return _strip_lead_in(_normalise(text))
+
+
 def question_as_statement(question: str) -> str:
     """'Do you have a fever (measured or felt)?' → 'a fever (measured or felt)'."""
-    text = question.strip().rstrip("?").strip()
-    return _QUESTION_LEAD.sub("", text, count=1).strip() or text
+    from retrieval.ddxplus_phrases import as_statement
+
+    return as_statement(question)
 
 
 class FreeTextMatcher:
@@ -193,22 +194,6 @@ class FreeTextMatcher:
         return [match for _, match in sorted(best.values(), key=lambda pair: pair[0])]
 
 
-def ddxplus_labels(kb: KnowledgeBase) -> list[LabelledText]:
-    """The knowledge base's yes/no questions as statements (other kinds need a follow-up)."""
-    from retrieval.ddxplus_kb import EvidenceKind
-
-    return [
-        LabelledText(label=code, text=question_as_statement(ev.question))
-        for code, ev in kb.evidences.items()
-        if ev.kind is EvidenceKind.BINARY
-    ]
-
-
-def findings_from_matches(matches: Sequence[ClauseMatch]) -> Findings:
-    """Yes/no findings from matches (labels are binary evidence codes)."""
-    return {match.label: match.present for match in matches}
-
-
 def default_encoder() -> TextEncoder:
     """The project's shared sentence encoder (loaded once by ``retrieval.embeddings``)."""
     from retrieval.embeddings import load_encoder
@@ -221,40 +206,35 @@ def default_encoder() -> TextEncoder:
     return encode
 
 
-_matchers: dict[int, tuple[KnowledgeBase, FreeTextMatcher]] = {}
+class CachedEncoder:
+    """An encoder whose large batches (a label set, not a message) are kept as ``.npy`` files
+    under ``folder``, keyed by ``name`` and the texts: label vectors are computed once per
+    machine, not once per process. A cache that cannot be written only means a slower start."""
 
+    def __init__(self, encoder: TextEncoder, folder: Path, name: str, min_texts: int = 100) -> None:
+        self.encoder = encoder
+        self.folder = folder
+        self.name = name
+        self.min_texts = min_texts
 
-def ddxplus_matcher(
-    kb: KnowledgeBase, encoder_factory: Callable[[], TextEncoder] = default_encoder
-) -> FreeTextMatcher:
-    """The intake matcher of one knowledge base, built once per process."""
-    cached = _matchers.get(id(kb))
-    if cached is None or cached[0] is not kb:  # the kb is kept, so its id is never reused
-        cached = (kb, FreeTextMatcher(ddxplus_labels(kb), encoder_factory()))
-        _matchers[id(kb)] = cached
-    return cached[1]
-
-
-def read_intake(kb: KnowledgeBase, message: str, matcher: FreeTextMatcher | None = None) -> Intake:
-    """The findings a first message states, or a DdxError saying nothing was understood.
-
-    At least one finding must be present: a consultation needs a chief complaint, and "no
-    fever" alone gives the engine nothing to start from.
-    """
-    from agent.errors import DdxError
-
-    matches = (matcher or ddxplus_matcher(kb)).match(message)
-    if not any(match.present for match in matches):
-        raise DdxError(
-            "Could not find a symptom in that message; describe it in other words, e.g. "
-            "'fever and a sore throat, no cough', or use --complaint."
-        )
-    return Intake(findings=findings_from_matches(matches), matches=matches)
-
-
-@dataclass(frozen=True)
-class Intake:
-    """What a first message was read as: findings, and the clauses behind them."""
-
-    findings: Findings
-    matches: list[ClauseMatch]
+    def __call__(self, texts: Sequence[str]) -> FloatMatrix:
+        if len(texts) < self.min_texts:
+            return self.encoder(texts)
+        digest = hashlib.sha256(self.name.encode())
+        for text in texts:
+            digest.update(text.encode() + b"\0")
+        path = self.folder / f"vectors-{digest.hexdigest()[:16]}.npy"
+        if path.is_file():
+            try:
+                vectors: FloatMatrix = np.load(path, allow_pickle=False)
+                if vectors.shape[0] == len(texts):
+                    return vectors
+            except (OSError, ValueError):
+                pass
+        vectors = self.encoder(texts)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            np.save(path, vectors)
+        except OSError:
+            pass
+        return vectors

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from agent.context import ConsultContext, embedded_context
 from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
@@ -18,6 +19,30 @@ MINI_DATA_DIR = FIXTURES / "mini"
 4 conditions (Flu, Pneumonia (severity 2), Migraine, Measles), 10 evidences of every kind, a
 gated multi-choice and a 0–10 scale under E_3, a categorical root (E_7 travel), a parent missing
 from the file (E_9 → E_99), and patients.csv with 4 good rows then 4 bad ones (lines 6–9)."""
+
+
+CLI_VARIABLES = ("DDX_DATA_DIR", "DDX_MAX_QUESTIONS", "DDX_CONFIDENCE_THRESHOLD", "FORCE_COLOR")
+
+
+@pytest.fixture
+def isolated_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The ``ddx`` command as a user runs it, kept apart: state under tmp_path (returned), no
+    DDX_* setting from the caller's shell, plain wide terminal output (no wrapped lines)."""
+    for name in CLI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "state"
+    monkeypatch.setenv("DDX_STATE_DIR", str(state))
+    monkeypatch.setenv("COLUMNS", "200")
+    return state
+
+
+def run_ddx(data_dir: Path, *args: str | Path, input: str | None = None) -> Result:
+    """``ddx --data-dir DATA_DIR ARGS…`` in-process, with ``input`` as what is typed."""
+    from agent.cli import app
+
+    return CliRunner().invoke(
+        app, ["--data-dir", str(data_dir), *(str(a) for a in args)], input=input
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,29 +14,22 @@ from typer.testing import CliRunner, Result
 
 from agent.cli import app, main
 from agent.errors import DdxError
+from tests.conftest import run_ddx
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY_MODULES = ("langgraph", "numpy", "torch", "transformers", "faiss")
 
-# Age, sex, complaint words, pick "Do you have a cough?", then the two questions the engine asks
-# (smoking, then diabetes; an unusable answer in between is asked again).
+# Age, sex, the complaint in words, pick its first reading ("a cough: yes"), then the two
+# questions the engine asks (smoking, then diabetes; an unusable answer in between is asked again).
 TYPED_CONSULTATION = "abc\n30\nF\ncough breath\n1\nno\nmaybe\nyes\n"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Consultations saved under tmp_path; no DDX_* setting from the caller's shell; plain,
-    wide terminal output so that long lines are not wrapped."""
-    for name in ("DDX_DATA_DIR", "DDX_MAX_QUESTIONS", "DDX_CONFIDENCE_THRESHOLD", "FORCE_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
+def _isolated(isolated_cli: Path) -> None:
+    """Consultations saved under tmp_path; nothing from the caller's shell (conftest)."""
 
 
-def ddx(data_dir: Path, *args: str | Path, input: str | None = None) -> Result:
-    return CliRunner().invoke(
-        app, ["--data-dir", str(data_dir), *(str(a) for a in args)], input=input
-    )
+ddx = run_ddx
 
 
 def ok(result: Result) -> str:
@@ -59,8 +52,9 @@ def test_chat_answered_by_a_person_ends_with_a_differential(
     output = ok(ddx(mini_data_dir, "chat", "--markdown", markdown, input=TYPED_CONSULTATION))
 
     assert "Please give the age as a whole number" in output
-    assert "1. Do you have a cough?" in output
-    assert "2. Are you short of breath?" in output
+    assert "1. a cough: yes" in output
+    assert "2. short of breath: yes" in output
+    assert "0. none of these" in output
     assert "Q1/10 Do you smoke cigarettes?" in output
     assert "Please answer yes, no, or don't know." in output
     assert "Q2/10 Do you have diabetes?" in output

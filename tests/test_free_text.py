@@ -1,23 +1,24 @@
-"""Free-text intake: clause splitting, negation scope, embedding match against the KB."""
+"""Free text: clause splitting, negation scope, embedding match against labelled texts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from agent.errors import DdxError
 from agent.free_text import (
+    CachedEncoder,
+    FloatMatrix,
     FreeTextMatcher,
     LabelledText,
     TextEncoder,
-    ddxplus_labels,
     default_encoder,
     question_as_statement,
-    read_intake,
     split_clauses,
 )
-from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 
 
 def _items(text: str) -> list[tuple[str, bool]]:
@@ -36,6 +37,12 @@ def _items(text: str) -> list[tuple[str, bool]]:
         ("She is not vomiting", [("vomiting", True)]),
         ("I've been having headaches", [("headaches", False)]),
         ("negative for chest pain", [("chest pain", True)]),
+        ("I have asthma", [("asthma", False)]),  # the article "a" is a word, not a prefix
+        ("she seems confused", [("confused", False)]),
+        ("no fever, just a cough", [("fever", True), ("cough", False)]),
+        # "can't" says what a symptom stops a person doing, it denies nothing
+        ("I can't breathe", [("can't breathe", False)]),
+        ("I can't stop coughing", [("can't stop coughing", False)]),
     ],
 )
 def test_split_clauses_keeps_the_scope_of_negation(
@@ -53,6 +60,7 @@ def test_questions_become_statements() -> None:
         "a fever (felt or measured)"
     )
     assert question_as_statement("Are you short of breath?") == "short of breath"
+    assert question_as_statement("Are you feeling nauseous?") == "nauseous"
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +68,18 @@ def encoder() -> TextEncoder:
     return default_encoder()
 
 
+def _yes_no_statements(kb: KnowledgeBase) -> list[LabelledText]:
+    return [
+        LabelledText(label=code, text=question_as_statement(ev.question))
+        for code, ev in kb.evidences.items()
+        if ev.kind is EvidenceKind.BINARY
+    ]
+
+
 def test_matcher_finds_present_and_denied_symptoms(
     encoder: TextEncoder, mini_kb: KnowledgeBase
 ) -> None:
-    matcher = FreeTextMatcher(ddxplus_labels(mini_kb), encoder)
+    matcher = FreeTextMatcher(_yes_no_statements(mini_kb), encoder)
     matches = matcher.match("I've had a fever since Monday but no cough. I smoke.")
     found = {m.label: m.present for m in matches}
     assert found == {"E_1": True, "E_2": False, "E_6": True}
@@ -76,33 +92,22 @@ def test_matcher_ignores_what_is_not_in_the_labels(encoder: TextEncoder) -> None
     assert matcher.match("the weather is nice today") == []
 
 
-def test_labels_are_the_yes_no_questions_only(mini_kb: KnowledgeBase) -> None:
-    labels = {label.label for label in ddxplus_labels(mini_kb)}
-    assert "E_4" not in labels and "E_5" not in labels and "E_7" not in labels
-    assert {"E_1", "E_2", "E_10"} <= labels
+class _CountingEncoder:
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def __call__(self, texts: Sequence[str]) -> FloatMatrix:
+        self.batches.append(len(texts))
+        return np.ones((len(texts), 3), dtype=np.float32)
 
 
-def test_read_intake_needs_a_present_symptom(encoder: TextEncoder, mini_kb: KnowledgeBase) -> None:
-    matcher = FreeTextMatcher(ddxplus_labels(mini_kb), encoder)
-    reading = read_intake(mini_kb, "short of breath, no rash", matcher)
-    assert reading.findings == {"E_10": True, "E_8": False}
-    with pytest.raises(DdxError, match="Could not find a symptom"):
-        read_intake(mini_kb, "no fever", matcher)
-
-
-def test_chat_reads_the_first_message_with_say(
-    mini_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from typer.testing import CliRunner
-
-    from agent.cli import app
-
-    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path))
-    args = ["--data-dir", str(mini_data_dir), "chat", "--age", "30", "--sex", "F"]
-    args += ["--say", "I've had a fever since Monday, no cough", "--questions", "1"]
-    result = CliRunner().invoke(app, [*args, "--no-knowledge"], input="no\n")
-    assert result.exit_code == 0, result.output
-    assert "understood: Do you have a fever? yes" in result.output
-    assert "understood: Do you have a cough? no" in result.output
-    nothing = CliRunner().invoke(app, [*args[:-4], "--say", "nice weather", "--no-knowledge"])
-    assert nothing.exit_code != 0 and "Could not find a symptom" in str(nothing.exception)
+def test_cached_encoder_embeds_a_large_batch_once_per_folder(tmp_path: Path) -> None:
+    counting = _CountingEncoder()
+    texts = [f"text {i}" for i in range(5)]
+    first = CachedEncoder(counting, tmp_path, "test", min_texts=3)(texts)
+    again = CachedEncoder(counting, tmp_path, "test", min_texts=3)(texts)
+    small = CachedEncoder(counting, tmp_path, "test", min_texts=3)(texts[:2])
+    assert counting.batches == [5, 2]  # the second large batch came from disk
+    assert np.array_equal(first, again) and small.shape == (2, 3)
+    other = CachedEncoder(counting, tmp_path, "another model", min_texts=3)(texts)
+    assert counting.batches == [5, 2, 5] and other.shape == (5, 3)

@@ -234,9 +234,9 @@ def test_yes_no_reading_of_free_text(reply: str, expected: bool | None) -> None:
 def test_llm_intake_maps_stated_findings_and_falls_back_on_gibberish(
     mini_kb: KnowledgeBase, encoder: TextEncoder
 ) -> None:
-    from agent.free_text import FreeTextMatcher, ddxplus_labels
+    from agent.intake.reader import IntakeReader
 
-    matcher = FreeTextMatcher(ddxplus_labels(mini_kb), encoder)
+    reader = IntakeReader(mini_kb, encoder)
     parsed = {
         "findings": [
             {"statement": "fever", "present": True},
@@ -244,12 +244,14 @@ def test_llm_intake_maps_stated_findings_and_falls_back_on_gibberish(
         ]
     }
     reading = parse_message(
-        mini_kb, "hot, not coughing", _client(lambda r: json.dumps(parsed)), matcher
+        mini_kb, "hot, not coughing", _client(lambda r: json.dumps(parsed)), reader
     )
-    assert reading.findings == {"E_1": True, "E_2": False}
+    assert reading.best is not None
+    assert reading.best.as_findings(mini_kb) == {"E_1": True, "E_2": False}
     gibberish = _client(lambda r: "???")
-    fallback = parse_message(mini_kb, "I have a fever", gibberish, matcher)
-    assert fallback.findings == {"E_1": True} and gibberish.stats.fallbacks == 1
+    fallback = parse_message(mini_kb, "I have a fever", gibberish, reader)
+    assert fallback.best is not None and gibberish.stats.fallbacks == 1
+    assert fallback.best.as_findings(mini_kb) == {"E_1": True}
 
 
 def test_eval_ddxplus_accepts_backends_and_records_them(

@@ -24,7 +24,7 @@ from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from ui.benchmarks_view import discover_runs
 from ui.charts import differential_chart
-from ui.complaint import ComplaintOption, complaint_options
+from ui.complaint import NONE_OF_THESE, ComplaintOption, complaint_options
 from ui.engines import build_engine
 from ui.facade import ConsultFacade, Limits, intake_problem
 from ui.jobs import JobBoard
@@ -133,9 +133,23 @@ def test_the_facade_reports_mistakes_instead_of_raising(facade: ConsultFacade) -
 
 
 def test_complaints_are_searched_by_words_or_taken_by_code(mini_kb: KnowledgeBase) -> None:
-    assert [o.findings for o in complaint_options(mini_kb, "E_2")] == [{"E_2": True}]
+    assert [o.findings for o in complaint_options(mini_kb, "E_2")] == [{"E_2": True}, {}]
     words = complaint_options(mini_kb, "cough", read_sentences=False)
-    assert [(o.label, o.findings) for o in words] == [("Do you have a cough?", {"E_2": True})]
+    assert [(o.label, o.findings) for o in words] == [
+        ("Do you have a cough?", {"E_2": True}),
+        (NONE_OF_THESE.label, {}),
+    ]
+    assert words[-1].none_of_these and not words[0].none_of_these
+    assert complaint_options(mini_kb, "zzzz qqqq") == []  # no "none of these" alone
+
+
+def test_none_of_these_starts_nothing_and_asks_again(facade: ConsultFacade) -> None:
+    facade.find_complaints("I have a headache")
+    assert facade.complaints[0].findings == {"E_3": True, "E_4": ["V_3"]}
+    assert facade.complaints[-1].none_of_these
+    facade.start(30, "F", facade.complaints[-1])
+    assert facade.thread_id is None and facade.complaints == []
+    assert facade.error is not None and "other words" in facade.error
 
 
 def test_runs_are_found_at_any_depth_up_to_three() -> None:
@@ -260,6 +274,7 @@ def test_a_complaint_is_also_read_as_sentences_with_negations(mini_kb: Knowledge
     options = complaint_options(mini_kb, "I have a pain, but no fever")
     assert options[0].findings == {"E_3": True, "E_1": False}
     assert options[0].label == "pain somewhere: yes; a fever: no"
-    assert {"E_3": True} in [o.findings for o in options[1:]]  # the keyword reading follows
+    assert all(o.findings != {"E_1": True} for o in options)  # the denial is kept
     words = complaint_options(mini_kb, "I have a pain, but no fever", read_sentences=False)
-    assert {"E_1": True} in [o.findings for o in words]  # keywords cannot see the "no"
+    assert {"E_1": True} not in [o.findings for o in words]  # denied words are not searched
+    assert {"E_3": True} in [o.findings for o in words]

@@ -1,60 +1,41 @@
 """The presenting complaint, typed freely, turned into candidate starting findings.
 
-Two readings, offered side by side for the person to confirm (nothing starts from a guess):
-the whole message read clause by clause with negations ("fever since Monday, no cough" →
-fever yes, cough no; :mod:`agent.free_text`, a local sentence encoder), then the knowledge
-base's yes/no symptom questions that share words with it (:mod:`agent.complaints`).
+The app offers what the chat offers (:mod:`agent.intake.options`): the intake reader's
+readings of the whole message, best first ("I have a headache" → pain, where: the head;
+"fever since Monday, no cough" → fever yes, cough no), then the yes/no symptom questions that
+share words with it, and always a last choice, "none of these", to type the complaint again.
+Nothing starts from a guess: the person picks one.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pathlib import Path
 
-from agent.complaints import search_complaints
-from agent.errors import DdxError
-from agent.findings import FindingValue
-from agent.free_text import question_as_statement, read_intake
+from agent.intake.options import IntakeOption, intake_options
 from retrieval.ddxplus_kb import KnowledgeBase
 
-MAX_OPTIONS = 6
+ComplaintOption = IntakeOption
+"""One reading of the complaint, as the app shows it (the intake's option)."""
 
-
-class ComplaintOption(BaseModel):
-    """One reading of the complaint: how it is shown, and the findings it starts with."""
-
-    label: str
-    findings: dict[str, FindingValue]
+NONE_OF_THESE = ComplaintOption(
+    label="None of these — I'll describe it differently", findings={}, none_of_these=True
+)
 
 
 def complaint_options(
-    kb: KnowledgeBase, text: str, *, read_sentences: bool = True
+    kb: KnowledgeBase, text: str, *, read_sentences: bool = True, cache_dir: Path | None = None
 ) -> list[ComplaintOption]:
-    """Candidate readings of the complaint, best first; empty when nothing matches.
+    """Candidate readings of the complaint, best first, then "none of these"; empty when
+    nothing matches.
 
-    ``read_sentences`` adds the clause-by-clause reading first (it loads the sentence encoder
-    once per process on first use).
+    ``read_sentences`` adds the intake reader's readings first (the reader loads the sentence
+    encoder once per process, on first use, and embeds the knowledge base's texts, kept under
+    ``cache_dir`` for the next start).
     """
-    query = text.strip()
-    if query in kb.evidences:
-        return [ComplaintOption(label=kb.evidences[query].question, findings={query: True})]
-    options: list[ComplaintOption] = []
-    if read_sentences and query:
-        options += _sentence_reading(kb, query)
-    seen = [option.findings for option in options]
-    for code in search_complaints(kb, query, MAX_OPTIONS):
-        option = ComplaintOption(label=kb.evidences[code].question, findings={code: True})
-        if option.findings not in seen:
-            options.append(option)
-    return options[:MAX_OPTIONS]
+    read = None
+    if read_sentences and text.strip() and text.strip() not in kb.evidences:
+        from agent.intake.shared import intake_reader
 
-
-def _sentence_reading(kb: KnowledgeBase, text: str) -> list[ComplaintOption]:
-    try:
-        intake = read_intake(kb, text)
-    except DdxError:  # no symptom understood: the keyword readings remain
-        return []
-    parts = [
-        f"{question_as_statement(kb.evidences[m.label].question)}: {'yes' if m.present else 'no'}"
-        for m in intake.matches
-    ]
-    return [ComplaintOption(label="; ".join(parts), findings=dict(intake.findings))]
+        read = intake_reader(kb, cache_dir).read(text)
+    options = intake_options(kb, text, read)
+    return [*options, NONE_OF_THESE] if options else []

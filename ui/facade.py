@@ -145,13 +145,19 @@ class ConsultFacade:
         self.complaints = []
         if self.error is not None:
             return
-        self.complaints = complaint_options(self.engine.kb, text)
+        self.complaints = complaint_options(
+            self.engine.kb, text, cache_dir=self.engine.settings.cache_folder
+        )
         freeze_long_lived_objects()  # the first reading loads the sentence encoder
         if not self.complaints:
             self.error = "No symptom in the knowledge base matches those words; try other words."
 
     def start(self, age: int | None, sex: str | None, complaint: ComplaintOption) -> None:
         """Open a new consultation on common conditions and show its first question."""
+        if complaint.none_of_these:
+            self.complaints = []
+            self.error = "Describe the complaint in other words, then find it again."
+            return
         self.knowledge = "ddxplus"
         if self._begin(age, sex, complaint.findings, complaint.label, "ddxplus"):
             self.complaints = []

@@ -47,6 +47,7 @@ def _register() -> None:
         eval_cmd,
         finetune_cmd,
         index_cmd,
+        intake_cmd,
         kb_cmd,
         ui_cmd,
     )
@@ -57,6 +58,7 @@ def _register() -> None:
     app.add_typer(doctors_cmd.app, name="doctors")
     app.add_typer(index_cmd.app, name="index")
     app.command("chat")(chat_cmd.chat)
+    app.command("intake")(intake_cmd.intake)
     app.command("ui")(ui_cmd.ui)
     app.command("finetune")(finetune_cmd.finetune)
 

@@ -17,13 +17,10 @@ from data.locations import ensure_folder
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.llm.client import LLMClient
     from agent.report import FinalReport
     from agent.session import ConsultationSession, Turn
     from retrieval.ddxplus_kb import KnowledgeBase
     from simulator.ddxplus_patient import SimulatedPatient
-
-MAX_COMPLAINT_MATCHES = 6
 
 
 def chat(
@@ -31,13 +28,15 @@ def chat(
     age: int | None = typer.Option(None, "--age", min=0, max=130, help="Patient's age in years."),
     sex: str | None = typer.Option(None, "--sex", help="M or F."),
     complaint: str | None = typer.Option(
-        None, "--complaint", help="Chief complaint: an evidence code (E_91) or words to search."
+        None,
+        "--complaint",
+        help="Chief complaint: an evidence code (E_91), taken as it is, or words to read.",
     ),
     say: str | None = typer.Option(
         None,
         "--say",
         help="The patient's first message in free text ('fever since Monday, no cough'): "
-        "every symptom it names, present or denied, becomes a finding.",
+        "read into findings, present or denied; you pick the right reading (or none).",
     ),
     patient_file: Path | None = typer.Option(
         None, "--patient-file", help="DDXPlus patient CSV: a simulated patient answers."
@@ -144,12 +143,14 @@ def chat(
                     f"complaint: {kb.evidences[record.initial_evidence].question}"
                 )
             else:
+                from agent.cli.chat_intake import ask_complaint
+
                 intake = CaseIntake(
                     age=age if age is not None else _ask_age(),
                     sex=_check_sex(sex) if sex else _ask_sex(),
-                    findings=_say_findings(console, kb, say, clients.doctor)
-                    if say
-                    else {_pick_complaint(console, kb, complaint): True},
+                    findings=ask_complaint(
+                        console, kb, say or complaint, clients.doctor, settings.cache_folder
+                    ),
                     max_questions=settings.max_questions,
                     confidence_threshold=settings.confidence_threshold,
                 )
@@ -260,20 +261,6 @@ def _simulated_patient(kb: KnowledgeBase, path: Path, number: int) -> SimulatedP
     return SimulatedPatient(kb, loaded.records[number - 1])
 
 
-def _say_findings(
-    console: Console, kb: KnowledgeBase, message: str, doctor: LLMClient | None
-) -> dict[str, Any]:
-    """Findings read from a free-text first message (by the LLM doctor when there is one),
-    shown so the person can check them."""
-    from agent.llm_agents.intake import parse_message
-
-    reading = parse_message(kb, message, doctor)
-    for match in reading.matches:
-        said = "yes" if match.present else "no"
-        console.print(f"  understood: {kb.evidences[match.label].question} {said}")
-    return dict(reading.findings)
-
-
 def _check_sex(value: str) -> str:
     sex = value.strip().upper()[:1]
     if sex not in ("M", "F"):
@@ -295,26 +282,3 @@ def _ask_sex() -> str:
         if text.strip().upper()[:1] in ("M", "F"):
             return text.strip().upper()[:1]
         typer.echo("Please answer M or F.")
-
-
-def _pick_complaint(console: Console, kb: KnowledgeBase, given: str | None) -> str:
-    """The chief complaint as a yes/no evidence: a code, or a pick among keyword matches."""
-    from agent.complaints import search_complaints
-
-    query = given
-    while True:
-        if query is None:
-            query = typer.prompt("What brings the patient in? (a few words, e.g. 'fever')")
-        if query in kb.evidences:
-            return query
-        matches = search_complaints(kb, query, MAX_COMPLAINT_MATCHES)
-        if not matches:
-            console.print("No question matches those words; try other words.")
-            query = None
-            continue
-        for i, code in enumerate(matches, start=1):
-            console.print(f"  {i}. {kb.evidences[code].question}")
-        choice = typer.prompt("Which one? (number, or 0 to search again)", default="1")
-        if choice.strip().isdigit() and 1 <= int(choice) <= len(matches):
-            return matches[int(choice) - 1]
-        query = None

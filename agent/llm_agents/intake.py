@@ -1,23 +1,19 @@
 """A person's first message read into findings: by the LLM when one is configured, by the
-embedding matcher otherwise (and as the LLM's fallback).
+intake reader otherwise (and as the LLM's fallback).
 
 The LLM lists what the message states ("fever", present; "cough", denied); each statement is
-then matched onto the knowledge base's questions with the same embedding matcher, so the LLM
-never invents evidence codes.
+then read by the same intake reader (:mod:`agent.intake.reader`), so the LLM never invents
+evidence codes. The LLM's reading comes first; the reader's own readings of the message follow
+as alternatives, for the person to pick from.
 """
 
 from __future__ import annotations
 
 import logging
 
-from agent.free_text import (
-    ClauseMatch,
-    FreeTextMatcher,
-    Intake,
-    ddxplus_matcher,
-    findings_from_matches,
-    read_intake,
-)
+from agent.intake.models import IntakeReading
+from agent.intake.reader import IntakeReader
+from agent.intake.shared import intake_reader
 from agent.llm.client import LLMClient
 from agent.llm.schemas import ParsedFindings
 from agent.llm.structured import ask_or_none
@@ -31,29 +27,23 @@ def parse_message(
     kb: KnowledgeBase,
     message: str,
     client: LLMClient | None,
-    matcher: FreeTextMatcher | None = None,
-) -> Intake:
-    """Findings of a first message; raises DdxError when no present symptom is found."""
-    matcher = matcher or ddxplus_matcher(kb)
+    reader: IntakeReader | None = None,
+) -> IntakeReading:
+    """The readings of a first message, best first (none when nothing was understood)."""
+    reader = reader or intake_reader(kb)
+    own = reader.read(message)
     if client is None:
-        return read_intake(kb, message, matcher)
+        return own
     parsed = ask_or_none(
-        client, prompts.INTAKE_SYSTEM, message, ParsedFindings, step="intake (embedding matcher)"
+        client, prompts.INTAKE_SYSTEM, message, ParsedFindings, step="intake (intake reader)"
     )
     if parsed is None:
-        return read_intake(kb, message, matcher)
-    matches: dict[str, ClauseMatch] = {}
-    for item in parsed.findings:
-        ranked = matcher.rank(item.statement)
-        if ranked and ranked[0][1] >= matcher.threshold:
-            label, score = ranked[0]
-            if label not in matches or score > matches[label].score:
-                matches[label] = ClauseMatch(
-                    label=label, present=item.present, score=round(score, 4), clause=item.statement
-                )
-    found = list(matches.values())
-    if not any(m.present for m in found):
-        log.warning("intake: the LLM's reading names no known symptom; using the matcher")
+        return own
+    parts = [reader.read_statement(item.statement, item.present) for item in parsed.findings]
+    llm = reader.merge([part for part in parts if part is not None])
+    if llm is None or not llm.states_a_symptom:
+        log.warning("intake: the LLM's reading names no known symptom; using the reader's")
         client.count_fallback()
-        return read_intake(kb, message, matcher)
-    return Intake(findings=findings_from_matches(found), matches=found)
+        return own
+    others = tuple(r for r in own.readings if r.findings != llm.findings)
+    return IntakeReading(text=message, readings=(llm, *others))
