@@ -14,10 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: the app in the browser (consult, history, benchmarks, settings) on the embedded
-# engine (no model weights). The knowledge base is fetched into the data directory when it is
-# not there yet, and its knowledge index built once (seconds; "up to date" afterwards) so that
-# reports cite their sources. PORT picks another port.
+# The main job: the app in the browser (consult, history, doctors, benchmarks, settings) on the
+# embedded engine (no model weights). The knowledge base is fetched into the data directory when
+# it is not there yet, and its knowledge index built once (seconds; "up to date" afterwards) so
+# that reports cite their sources. Streamlit runs headless and reads nothing from standard input
+# (`make run </dev/null` works); `ddx ui` prints the address once the app answers and opens the
+# browser where there is a desktop. PORT picks another port.
 PORT ?= 8501
 run: install
 	$(BIN)/ddx data fetch ddxplus --kb-only --if-missing

@@ -186,3 +186,22 @@ def test_a_benchmark_started_from_the_app_shows_its_progress_then_its_run(
     assert any(s.value.startswith("Finished: ") for s in at.success)
     run = Path(str(job.result)).name
     assert run in at.multiselect[0].options
+
+
+def test_the_knowledge_index_is_built_from_the_settings_page(app_env: Path) -> None:
+    from ui.state import board
+
+    at = open_app()
+    at.switch_page("screens/settings.py").run()
+    before = facade_of(at).engine
+    assert any(i.value.startswith("no knowledge index yet") for i in at.info)
+
+    click(at, "Build the knowledge index")
+    reloading = board().get(engine_key(before.settings))
+    assert reloading is not None and reloading.wait(TIMEOUT)  # the engine reloads with it
+    at.run()
+
+    after = facade_of(at).engine
+    assert after is not before and not any("knowledge index" in n for n in after.notes)
+    assert not any(i.value.startswith("no knowledge index yet") for i in at.info)
+    assert "Build the knowledge index" not in [b.label for b in at.button]

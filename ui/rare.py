@@ -115,11 +115,11 @@ def load_matcher(kb: HpoKnowledgeBase, cache_dir: Path, progress: Progress) -> F
     from agent.phenotype.free_text import hpo_matcher
 
     progress("Loading the sentence encoder")
-    encoder = _Reporting(default_encoder(), progress)
+    encoder = ReportingEncoder(default_encoder(), progress)
     return hpo_matcher(kb, encoder, cache_dir)
 
 
-class _Reporting:
+class ReportingEncoder:
     """An encoder that embeds large batches in steps, reporting each one."""
 
     def __init__(self, encoder: TextEncoder, progress: Progress) -> None:
