@@ -83,10 +83,7 @@ class IntakeReader:
 
     def read(self, message: str) -> IntakeReading:
         """Every reading of ``message``, best first."""
-        vectors = self._vectors
-        per_item = [
-            c for group in _groups(split_clauses(message)) for c in self._group(group, vectors)
-        ]
+        per_item = [c for group in _groups(split_clauses(message)) for c in self._group(group)]
         return IntakeReading(
             text=message, readings=tuple(self._readings([c for c in per_item if c]))
         )
@@ -99,18 +96,16 @@ class IntakeReader:
 
     def read_statement(self, statement: str, present: bool) -> Reading | None:
         """The best reading of one short statement whose presence is known (an LLM's item)."""
-        candidates = self._item(clause_core(statement), not present, statement, self._vectors)
+        candidates = self._item(clause_core(statement), not present, statement)
         return self._reading([candidates[0]]) if candidates else None
 
     # -- one clause ---------------------------------------------------------------------------
 
-    def _group(self, items: list[Clause], vectors: QueryVectors) -> list[list[Candidate]]:
+    def _group(self, items: list[Clause]) -> list[list[Candidate]]:
         """Candidates per item, or for the whole clause when that reads it better."""
-        parts = [self._item(c.text, c.negated, c.source, vectors) for c in items]
+        parts = [self._item(c.text, c.negated, c.source) for c in items]
         if len(items) > 1 and len({c.negated for c in items}) == 1:
-            whole = self._item(
-                clause_core(items[0].source), items[0].negated, items[0].source, vectors
-            )
+            whole = self._item(clause_core(items[0].source), items[0].negated, items[0].source)
             best_part = max((p[0].score for p in parts if p), default=0.0)
             if (
                 whole
@@ -120,13 +115,13 @@ class IntakeReader:
                 return [whole]
         return parts
 
-    def _item(self, text: str, negated: bool, said: str, vectors: QueryVectors) -> list[Candidate]:
+    def _item(self, text: str, negated: bool, said: str) -> list[Candidate]:
         rewritten = rewrite_lay_terms(text)
         families = self.located.families(rewritten)
         located: list[ReadFinding] = []
         places: list[PlaceMatch] = []
         for family in families:
-            found, place = self.located.read(family, rewritten, said, vectors)
+            found, place = self.located.read(family, rewritten, said, self._vectors)
             located += found
             places += [place] if place is not None else []
         # the clause without its place, for what it says about the finding ("pain when I
@@ -138,7 +133,7 @@ class IntakeReader:
             for t in (text, rewritten)
             if set(words(rest := _without(t, p.said))) - cues
         ]
-        evidence = self._evidence_candidates([text, rewritten, *unplaced], negated, said, vectors)
+        evidence = self._evidence_candidates([text, rewritten, *unplaced], negated, said)
         if not families:
             return evidence
         evidence = [c for c in evidence if c.findings[0].code not in self._parents]
@@ -153,10 +148,10 @@ class IntakeReader:
         alternatives = [c for c in evidence if c not in together]
         return ([primary] if primary.findings else []) + alternatives
 
-    def _evidence_candidates(
-        self, texts: list[str], negated: bool, said: str, vectors: QueryVectors
-    ) -> list[Candidate]:
-        queries = vectors.of(list(dict.fromkeys(texts)))
+    def _evidence_candidates(self, texts: list[str], negated: bool, said: str) -> list[Candidate]:
+        """Yes/no (or valued root) questions close to any of ``texts`` (as written, rewritten,
+        without the place), best first; ``texts[1]`` is the rewritten one."""
+        queries = self._vectors.of(list(dict.fromkeys(texts)))
         scores = self.labels.evidences.scores(queries)
         best = scores.max(axis=0)
         s = self.settings
@@ -169,9 +164,7 @@ class IntakeReader:
             query = queries[int(np.argmax(scores[:, j]))]
             code = self.labels.evidences.keys[j]
             matched = self.labels.evidences.best_text(query, int(j))
-            finding = self._evidence_finding(
-                code, negated, matched, said, score, texts[-1], vectors
-            )
+            finding = self._evidence_finding(code, negated, matched, said, score, texts[1])
             if finding is not None:
                 found.append(Candidate((finding,), round(score, 4)))
         return found
@@ -184,11 +177,10 @@ class IntakeReader:
         said: str,
         score: float,
         text: str,
-        vectors: QueryVectors,
     ) -> ReadFinding | None:
         value: bool | str | int = not negated
         if code in self._roots:  # travel: the region is the value, or nothing is read
-            picked = self._root_value(code, text, vectors) if not negated else None
+            picked = self._root_value(code, text) if not negated else None
             default = self.kb.evidence(code).default
             value = picked if picked is not None else default
             if picked is None and not negated:
@@ -197,7 +189,7 @@ class IntakeReader:
             code=code, value=value, matched=matched, said=said, score=round(score, 4)
         )
 
-    def _root_value(self, code: str, text: str, vectors: QueryVectors) -> str | None:
+    def _root_value(self, code: str, text: str) -> str | None:
         space = self.labels.values[code]
         tokens = words(text)
         spans = [
@@ -207,7 +199,7 @@ class IntakeReader:
         ]
         if not spans:
             return None
-        scores = space.scores(vectors.of(spans))
+        scores = space.scores(self._vectors.of(spans))
         i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
         return space.keys[int(j)] if scores[i, j] >= self.settings.place else None
 
