@@ -144,7 +144,7 @@ def test_complaints_are_searched_by_words_or_taken_by_code(mini_kb: KnowledgeBas
 
 
 def test_none_of_these_starts_nothing_and_asks_again(facade: ConsultFacade) -> None:
-    facade.find_complaints("I have a headache")
+    facade.find_complaints("I have a headache", age=30, sex="F")
     assert facade.complaints[0].findings == {"E_3": True, "E_4": ["V_3"]}
     assert facade.complaints[-1].none_of_these
     facade.start(30, "F", facade.complaints[-1])
