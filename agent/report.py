@@ -114,7 +114,7 @@ def to_markdown(
     if report.rationale:
         lines += [f"Rationale: {report.rationale}", ""]
     for exp in report.explanations:
-        icd = f", ICD-10 {exp.icd10}" if exp.icd10 else ""
+        icd = f", ICD-10 {exp.icd10.upper()}" if exp.icd10 else ""  # the release mixes cases
         lines.append(f"### {exp.name} ({exp.probability:.1%}{icd})")
         if exp.raised_by:
             lines.append("- For: " + "; ".join(e.statement for e in exp.raised_by))

@@ -71,7 +71,8 @@ def _render_explanation(
         if ids:
             st.markdown(" · ".join(f"[{ident}]({url})" for ident, url in ids))
         elif exp.icd10 or exp.severity:
-            st.caption(f"ICD-10 {exp.icd10 or '—'} · severity {exp.severity} (1 = most severe)")
+            icd = exp.icd10.upper() or "—"  # the DDXPlus release mixes "a15" and "J02.9"
+            st.caption(f"ICD-10 {icd} · severity {exp.severity} (1 = most severe)")
         pro, con = st.columns(2)
         present_first = sorted(exp.raised_by, key=lambda e: not e.statement.endswith(": yes"))
         for column, heading, effects in (
