@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic
+from typing import TYPE_CHECKING, Generic
 
 from typing_extensions import TypeVar
 
+if TYPE_CHECKING:
+    from agent.engine.roles import QuestionPolicy
+
 from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
-from agent.report import DoctorFinder
+from agent.report import DifferentialLister, DoctorFinder
 from agent.roles import Diagnoser, HistoryTaker, Retriever
 from retrieval.ddxplus_kb import KnowledgeBase
+
+DEFAULT_URGENT_THRESHOLD = 0.05
+"""Without a fitted model's own threshold (the structural model)."""
 
 KnowledgeT = TypeVar("KnowledgeT", covariant=True, default=KnowledgeBase)
 """The knowledge base the roles work over: DDXPlus by default, or the HPO one."""
@@ -30,11 +36,17 @@ class ConsultContext(Generic[KnowledgeT]):
     diagnoser: Diagnoser
     retriever: Retriever | None = None
     """None until a retrieval backend is configured; the driver then never routes to retrieve."""
+    list_taker: HistoryTaker | None = None
+    """Asks what the differential list still needs once the leader reaches the confidence
+    threshold or ``history_taker`` has nothing left to ask; None: stop there."""
+    differential_lister: DifferentialLister | None = None
+    """Builds the report's differential list ("consider"); None: the report has none."""
     diagnose_each_answer: bool = True
     """Update the differential after every answer (cheap for the embedded engine); an LLM
     diagnoser sets False and the driver diagnoses only before retrieval and at the end."""
-    urgent_threshold: float = 0.05
-    """A severity-1/2 condition at or above this probability is flagged as urgent."""
+    urgent_threshold: float = DEFAULT_URGENT_THRESHOLD
+    """A severity-1/2 condition at or above this probability is flagged as urgent (the fitted
+    model carries the threshold chosen for it on the train/validate samples)."""
     explain_top_k: int = 5
     leaders_for_retrieval: int = 3
     findings_catalogue: FindingCatalogue | None = None
@@ -42,6 +54,8 @@ class ConsultContext(Generic[KnowledgeT]):
     doctor_finder: DoctorFinder | None = None
     """Recommends doctors for the leading diagnosis in the final report (a doctor directory is
     configured); None: the report names no doctors."""
+    model_origin: str = ""
+    """Which likelihood model the engine roles use (``ddx kb info`` says the same)."""
 
     @property
     def catalogue(self) -> FindingCatalogue:
@@ -53,19 +67,40 @@ class ConsultContext(Generic[KnowledgeT]):
 
 
 def embedded_context(
-    kb: KnowledgeBase, model_path: Path | None = None, retriever: Retriever | None = None
+    kb: KnowledgeBase,
+    model_path: Path | str | None = None,
+    retriever: Retriever | None = None,
+    *,
+    policy: QuestionPolicy | None = None,
+    list_questions: bool = True,
 ) -> ConsultContext:
     """The default context: the Bayesian engine in every role, no weights needed; with a
-    ``retriever`` (e.g. the built-in DDXPlus index) the report also cites knowledge."""
-    from agent.engine.bayes import BayesEngine
-    from agent.engine.likelihood import LikelihoodModel, structural_model
-    from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
+    ``retriever`` (e.g. the built-in DDXPlus index) the report also cites knowledge.
 
-    model = LikelihoodModel.load(model_path, kb) if model_path else structural_model(kb)
-    diagnoser = BayesDiagnoser(BayesEngine(kb, model))
+    ``model_path``: None for the shipped model, "structural" for the model without data, or a
+    model file from `ddx kb fit`. ``policy`` and ``list_questions`` are for comparisons
+    (BENCHMARKS.md); the defaults are the chosen ones.
+    """
+    from agent.engine.bayes import BayesEngine
+    from agent.engine.list_questions import EngineDifferentialList, ListHistoryTaker
+    from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
+    from agent.engine.shipped import load_engine_model
+
+    loaded = load_engine_model(kb, model_path)
+    diagnoser = BayesDiagnoser(BayesEngine(kb, loaded.model.likelihood))
+    history_taker = InformationGainHistoryTaker(diagnoser, policy)
+    lister = list_taker = None
+    if loaded.model.differential is not None:
+        lister = EngineDifferentialList(diagnoser, loaded.model.differential)
+        list_taker = ListHistoryTaker(lister, history_taker) if list_questions else None
+    urgent = loaded.model.decisions.urgent_threshold
     return ConsultContext(
         kb=kb,
-        history_taker=InformationGainHistoryTaker(diagnoser),
+        history_taker=history_taker,
         diagnoser=diagnoser,
         retriever=retriever,
+        list_taker=list_taker,
+        differential_lister=lister,
+        model_origin=loaded.origin + (f" ({loaded.note})" if loaded.note else ""),
+        urgent_threshold=urgent if urgent is not None else DEFAULT_URGENT_THRESHOLD,
     )

@@ -9,7 +9,8 @@ checkpointer; :func:`compile_graph` is what front ends use.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -31,6 +32,27 @@ StopReason = Literal[
 ]
 
 
+class _Pairs(Sequence[tuple[str, float]]):
+    """The state's differential ([[name, p], ...]) read as (name, p) pairs on access: most
+    roles never look at it, so it is not copied for every view."""
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self._rows = rows
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, float]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, float]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, float] | list[tuple[str, float]]:
+        if isinstance(index, slice):
+            return [(str(n), float(p)) for n, p in self._rows[index]]
+        name, p = self._rows[index]
+        return str(name), float(p)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 def view_of(state: ConsultState) -> ConsultationView:
     """The read-only view the roles get of the state."""
     return ConsultationView(
@@ -38,7 +60,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         sex=state.get("sex"),
         findings=state.get("findings", {}),
         asked=state.get("asked", []),
-        differential=[(str(n), float(p)) for n, p in state.get("differential", [])],
+        differential=_Pairs(state.get("differential", [])),
         max_questions=state.get("max_questions", 0),
     )
 
@@ -69,7 +91,11 @@ def intake(state: InputState, runtime: Runtime[ConsultContext]) -> dict[str, Any
 def driver(
     state: ConsultState, runtime: Runtime[ConsultContext]
 ) -> Command[Literal["ask", "diagnose", "retrieve", "finish"]]:
-    """Decide the next step (MEDDxAgent's DDxDriver): diagnose, retrieve, ask or finish."""
+    """Decide the next step (MEDDxAgent's DDxDriver): diagnose, retrieve, ask or finish.
+
+    Questions come from the history taker while the leader is below the confidence threshold;
+    then (or when it has nothing left to ask) from the list taker, for the differential list.
+    """
     ctx = runtime.context
     if state["needs_diagnosis"]:
         return Command(goto="diagnose")
@@ -80,19 +106,27 @@ def driver(
         leaders = sorted(str(n) for n, _ in state["differential"][: ctx.leaders_for_retrieval])
         if leaders != state["retrieved_for"]:
             return Command(goto="retrieve", update={"retrieved_for": leaders})
-    question = ctx.history_taker.next_question(view_of(state))
+    view = view_of(state)
+    confident = _confident(state)
+    purpose = "diagnosis"
+    question = None if confident else ctx.history_taker.next_question(view)
+    if question is None and ctx.list_taker is not None:
+        question, purpose = ctx.list_taker.next_question(view), "differential list"
     if question is None:
-        return Command(goto="finish", update={"stop_reason": "no informative question left"})
+        reason: StopReason = "confident" if confident else "no informative question left"
+        return Command(goto="finish", update={"stop_reason": reason})
     payload = question.model_dump(mode="json")
     payload["number"] = len(state["asked"]) + 1
     payload["budget"] = state["max_questions"]
     payload["leading"] = state["differential"][:3]
+    payload["purpose"] = purpose
     entry = {
         "kind": "question",
         "code": question.code,
         "reason": question.reason,
         "gain": question.expected_gain,
         "number": payload["number"],
+        "purpose": purpose,
     }
     return Command(goto="ask", update={"pending": payload, "trace": [entry]})
 
@@ -126,28 +160,51 @@ def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]
         "text": text,
         "present": catalogue.is_present(code, value),
     }
-    return {
+    update: dict[str, Any] = {
         "findings": findings,
         "asked": [*state["asked"], code],
         "pending": None,
         "needs_diagnosis": True,
         "trace": [entry],
     }
+    if runtime.context.diagnose_each_answer:
+        # The embedded engine updates the differential with the answer, in the same step
+        # (one graph step per question fewer than routing through the diagnose node).
+        diagnosis = _diagnosis(runtime.context, {**state, **update})  # type: ignore[typeddict-item]
+        update.update(diagnosis, trace=[entry, *diagnosis["trace"]])
+    return update
 
 
 def diagnose(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
     """Update the differential from everything known so far (with the diagnoser's rationale
     when its ranking carries one, as the LLM diagnoser's does)."""
-    ranked = runtime.context.diagnoser.diagnose(view_of(state))
-    differential = [[r.name, round(r.probability, 6)] for r in ranked]
+    return _diagnosis(runtime.context, state)
+
+
+@runtime_checkable
+class RankingDiagnoser(Protocol):
+    """A diagnoser that can also give its ranking as plain (name, probability) pairs, which the
+    state stores, without building a RankedCondition per condition (the embedded engine)."""
+
+    def ranking(self, view: ConsultationView) -> list[tuple[str, float]]: ...
+
+
+def _diagnosis(ctx: ConsultContext, state: ConsultState) -> dict[str, Any]:
+    view = view_of(state)
+    rationale = ""
+    if isinstance(ctx.diagnoser, RankingDiagnoser):
+        differential = [[name, round(p, 6)] for name, p in ctx.diagnoser.ranking(view)]
+    else:
+        ranked = ctx.diagnoser.diagnose(view)
+        differential = [[r.name, round(r.probability, 6)] for r in ranked]
+        rationale = str(getattr(ranked, "rationale", "") or "")
     entry: dict[str, Any] = {
         "kind": "diagnosis",
         "questions": len(state["asked"]),
         "top": differential[:SNAPSHOT_SIZE],
     }
-    rationale = getattr(ranked, "rationale", "")
     if rationale:
-        entry["rationale"] = str(rationale)
+        entry["rationale"] = rationale
     return {"differential": differential, "needs_diagnosis": False, "trace": [entry]}
 
 
@@ -211,6 +268,9 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         passages=[Passage.model_validate(p) for p in state["passages"]],
         age=state.get("age"),
         sex=state.get("sex"),
+        differential_list=(
+            ctx.differential_lister.differential_list(view) if ctx.differential_lister else []
+        ),
     )
     if ctx.doctor_finder is not None and ranked:
         leading = ranked[0].name
@@ -228,10 +288,13 @@ def _stop_reason(state: ConsultState) -> StopReason | None:
         return "finished on request"
     if len(state["asked"]) >= state["max_questions"]:
         return "question budget reached"
-    differential = state["differential"]
-    if differential and float(differential[0][1]) >= state["confidence_threshold"]:
-        return "confident"
     return None
+
+
+def _confident(state: ConsultState) -> bool:
+    """The leader reached the confidence threshold: no more diagnostic questions."""
+    differential = state["differential"]
+    return bool(differential) and float(differential[0][1]) >= state["confidence_threshold"]
 
 
 def _read_answer(catalogue: FindingCatalogue, code: str, reply: object) -> FindingValue:
@@ -241,14 +304,6 @@ def _read_answer(catalogue: FindingCatalogue, code: str, reply: object) -> Findi
     if isinstance(reply, dict) and "value" in reply:
         return catalogue.normalize(code, reply["value"])
     raise InvalidAnswerError('Resume with {"value": ...}, {"text": "..."} or {"stop": true}.')
-
-
-def after_answer(
-    state: ConsultState, runtime: Runtime[ConsultContext]
-) -> Literal["diagnose", "driver"]:
-    """The embedded engine re-diagnoses after every answer; an LLM diagnoser lets the driver
-    choose when (saving a step either way)."""
-    return "diagnose" if runtime.context.diagnose_each_answer else "driver"
 
 
 # -- builder ----------------------------------------------------------------------------------
@@ -264,7 +319,7 @@ builder.add_node("retrieve", retrieve)
 builder.add_node("finish", finish)
 builder.add_edge(START, "intake")
 builder.add_edge("intake", "diagnose")
-builder.add_conditional_edges("ask", after_answer)
+builder.add_edge("ask", "driver")
 builder.add_edge("diagnose", "driver")
 builder.add_edge("retrieve", "driver")
 builder.add_edge("finish", END)

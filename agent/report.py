@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.catalogue import FindingCatalogue
 from agent.findings import FindingValue
-from agent.roles import ConditionExplanation, Passage, RankedCondition
+from agent.roles import ConditionExplanation, ConsultationView, Passage, RankedCondition
 
 DISCLAIMER = (
     "Decision support for learning and research, not a diagnosis. "
@@ -50,6 +50,29 @@ class DoctorFinder(Protocol):
     def recommend_for(self, condition: str, top: int = ...) -> list[RecommendedDoctor]: ...
 
 
+class ListedCondition(BaseModel):
+    """A condition of the differential list: one a clinician should keep in mind ("consider"),
+    which need not be probable (the list keeps alternatives that share the patient's findings)."""
+
+    name: str
+    weight: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="How strongly the list model keeps it (0–1), not a probability of disease.",
+    )
+    probability: float = Field(ge=0.0, le=1.0, description="Its posterior probability.")
+
+
+class DifferentialLister(Protocol):
+    """Builds the differential list of a consultation (``agent.engine.list_questions``)."""
+
+    def differential_list(self, view: ConsultationView) -> list[ListedCondition]: ...
+
+    def list_weights(self, view: ConsultationView) -> list[tuple[str, float]]:
+        """Every condition's list weight, highest first (for the list-size trade-off)."""
+        ...
+
+
 class FinalReport(BaseModel):
     differential: list[RankedCondition] = Field(
         description="Every condition of the knowledge base, most probable first."
@@ -65,6 +88,11 @@ class FinalReport(BaseModel):
         default="", description="The LLM diagnoser's reasoning behind the final differential."
     )
     passages: list[Passage] = Field(default_factory=list)
+    differential_list: list[ListedCondition] = Field(
+        default_factory=list,
+        description="The conditions to consider, most strongly kept first (empty when the "
+        "engine has no list model, e.g. the structural model).",
+    )
     doctors_for: str = Field(default="", description="The diagnosis the doctors are for.")
     doctors: list[RecommendedDoctor] = Field(
         default_factory=list, description="Empty unless a doctor directory is configured."

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.context import ConsultContext
+from agent.engine.shipped import describe_model
 from agent.errors import DdxError
 from data.locations import require_existing
 from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
@@ -34,6 +35,7 @@ from simulator.records import load_patients
 class DdxPlusRequest(RunRequest):
     patients: Path
     model_path: Path | None = None
+    """None: the shipped model; Path("structural"); or a model file from `ddx kb fit`."""
     llm: LLMRoles | None = None
     """LLM roles (issue 3): who plays them, recorded in run.json; None: the engine only."""
 
@@ -71,7 +73,7 @@ def run_ddxplus(
         limit=request.limit,
         seed=request.seed,
         confidence_threshold=request.confidence_threshold,
-        model=str(request.model_path.resolve()) if request.model_path else "structural",
+        model=describe_model(kb, request.model_path),
         llm=request.llm.label if request.llm else "kb",
     )
     # Build the runner (engine, model file, graph) before touching the run folder: a setup

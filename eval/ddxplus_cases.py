@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent.context import ConsultContext
+from agent.report import FinalReport
+from agent.roles import ConsultationView
 from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.schema import CaseResult, steps_of, transcript_of
@@ -19,6 +21,7 @@ from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord
 
 MIN_LISTED_PROBABILITY = 1e-4
+MIN_LISTED_WEIGHT = 0.01
 
 PatientFactory = Callable[[KnowledgeBase, PatientRecord], SimulatedPatient]
 """Builds the patient of one record: the structured simulator, or an LLM playing it."""
@@ -67,8 +70,27 @@ def run_case(
         steps=steps_of(report),
         reference_differential=record.differential,
         urgent_flags=report.urgent,
+        differential_list=[(item.name, item.weight) for item in report.differential_list],
+        list_weights=_list_weights(session, record, report),
         seconds=round(time.perf_counter() - started, 6),
     )
+
+
+def _list_weights(
+    session: ConsultationSession, record: PatientRecord, report: FinalReport
+) -> list[tuple[str, float]]:
+    lister = session.context.differential_lister
+    if lister is None:
+        return []
+    view = ConsultationView(
+        age=record.age,
+        sex=record.sex,
+        findings=report.findings,
+        asked=[t.code for t in report.transcript],
+        differential=[(r.name, r.probability) for r in report.differential],
+        max_questions=report.questions_asked,
+    )
+    return [(n, w) for n, w in lister.list_weights(view) if w >= MIN_LISTED_WEIGHT]
 
 
 class DdxPlusCaseRunner:
@@ -83,7 +105,7 @@ class DdxPlusCaseRunner:
         questions: int,
         full_profile: bool,
         confidence_threshold: float,
-        model_path: Path | None = None,
+        model_path: Path | str | None = None,
         context: ConsultContext | None = None,
         patient_factory: PatientFactory = SimulatedPatient,
     ) -> None:

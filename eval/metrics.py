@@ -10,7 +10,10 @@ average rank        mean 1-based rank of the ground truth                       
 DDR / DDP / DDF1    recall / precision / F1 of the predicted differential        DDXPlus
                     (probability >= 0.01) against the dataset's differential
 ECE                 equal-width-bin expected calibration error of the top-1      Guo et al. 2017
+DDR/DDP/DDF1 list   the same scores for the report's differential list           this project
+                    (every listed condition, no threshold)
 urgent recall@k     GTPA@k restricted to severity 1-2 ground truths              this project
+banner rate         share of non-severe truths that ended with an urgent flag    this project
 ==================  ===========================================================  ===============
 
 How condition names are compared is a parameter (``match``): :func:`exact` by default,
@@ -174,6 +177,21 @@ def urgent_recall_at_k(cases: Sequence[CaseResult], k: int = 5) -> float | None:
     return gtpa_at_k(urgent, k)
 
 
+def urgent_banner_rates(cases: Sequence[CaseResult]) -> tuple[float | None, float | None]:
+    """(false-alarm rate, recall) of the urgent banner at the end of the consultation.
+
+    The false-alarm rate is the share of cases whose truth is not severe (severity 3–5) that
+    raised any urgent flag; the recall, the share of severe (1–2) truths flagged themselves.
+    None when the run has no case of that kind.
+    """
+    benign = [bool(c.urgent_flags) for c in cases if c.severity > URGENT_SEVERITY]
+    severe = [c.pathology in c.urgent_flags for c in cases if c.severity <= URGENT_SEVERITY]
+    return (
+        float(np.mean(benign)) if benign else None,
+        float(np.mean(severe)) if severe else None,
+    )
+
+
 def _top1_after(case: CaseResult, max_questions: int) -> list[str | None]:
     """The case's top-1 condition after q answers, q = 0..max_questions (None: no snapshot yet)."""
     snapshots = sorted(case.steps, key=lambda s: s.questions)
@@ -242,6 +260,9 @@ def summarize(
     - GTPA@k and average rank from each case's ``truth_rank``;
     - DDR / DDP / DDF1: means of per-case :func:`differential_scores` over the cases that have
       a reference differential (cases without one have nothing to be scored against);
+    - ``*_list``: the same for the report's differential list (every listed condition), over
+      the cases that have both (None when none has a list);
+    - urgent banner rate and recall: :func:`urgent_banner_rates`;
     - ECE of the final top-1 probability, "correct" meaning ``truth_rank == 1``;
     - ``cases_per_second`` = n / seconds, None when ``seconds`` is 0.
 
@@ -258,6 +279,12 @@ def summarize(
         for c in cases
         if c.reference_differential
     ]
+    listed = [
+        differential_scores(c.differential_list, c.reference_differential, 0.0, match)
+        for c in cases
+        if c.reference_differential and c.differential_list
+    ]
+    banner_rate, banner_recall = urgent_banner_rates(cases)
     # Clipped: a probability summed from floats can land a hair above 1.
     confidences = [
         min(max(c.differential[0][1], 0.0), 1.0) if c.differential else 0.0 for c in cases
@@ -274,9 +301,15 @@ def summarize(
         ddr=_mean([s[0] for s in scored]),
         ddp=_mean([s[1] for s in scored]),
         ddf1=_mean([s[2] for s in scored]),
+        ddr_list=_mean([s[0] for s in listed]) if listed else None,
+        ddp_list=_mean([s[1] for s in listed]) if listed else None,
+        ddf1_list=_mean([s[2] for s in listed]) if listed else None,
+        list_size=_mean([len(c.differential_list) for c in cases]) if listed else None,
         avg_questions=_mean([c.questions_asked for c in cases]),
         ece=expected_calibration_error(confidences, [r == 1 for r in ranks]),
         urgent_recall_5=urgent_recall_at_k(cases, 5),
+        urgent_banner_rate=banner_rate,
+        urgent_banner_recall=banner_recall,
         seconds=seconds,
         cases_per_second=n / seconds if seconds > 0 else None,
         **extra,

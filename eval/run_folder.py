@@ -8,7 +8,6 @@ summarised stay with each benchmark.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -19,6 +18,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from agent.engine.recipe import file_sha256 as file_sha256  # re-exported: run.json hashes
 from agent.errors import DdxError
 from data.locations import ensure_folder
 from eval.parallel import CaseFailure, CaseRunner, run_cases
@@ -54,15 +54,6 @@ class BenchOutcome(Generic[SummaryT]):
     summary: SummaryT
     failures: list[CaseFailure] = field(default_factory=list)
     newly_run: int = 0
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, recorded in run.json so a resume cannot mix input files."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def select_cases(records: list[RecordT], limit: int | None, seed: int) -> list[RecordT]:

@@ -73,6 +73,16 @@ class CaseResult(BaseModel):
         default_factory=list, description="The dataset's DIFFERENTIAL_DIAGNOSIS."
     )
     urgent_flags: list[str] = Field(default_factory=list)
+    differential_list: list[tuple[str, float]] = Field(
+        default_factory=list,
+        description="The report's differential list (condition, list weight), empty without a "
+        "list model.",
+    )
+    list_weights: list[tuple[str, float]] = Field(
+        default_factory=list,
+        description="Every condition's list weight >= 0.01 at the end (the list-size / DDF1 "
+        "trade-off is computed from these).",
+    )
     seconds: float = Field(description="Wall time of this case, in seconds.")
 
 
@@ -106,9 +116,24 @@ class RunSummary(BaseModel):
     ddr: float
     ddp: float
     ddf1: float
+    ddr_list: float | None = Field(
+        default=None, description="DDR of the differential list (None: no case has one)."
+    )
+    ddp_list: float | None = None
+    ddf1_list: float | None = None
+    list_size: float | None = Field(default=None, description="Mean length of the list.")
     avg_questions: float
     ece: float
     urgent_recall_5: float | None = Field(alias="urgent_recall@5")
+    urgent_banner_rate: float | None = Field(
+        default=None,
+        description="Share of cases whose truth is not severe (severity 3-5) that ended with an "
+        "urgent banner (a false alarm); None without such cases.",
+    )
+    urgent_banner_recall: float | None = Field(
+        default=None,
+        description="Share of severe (1-2) truths that ended flagged urgent themselves.",
+    )
     seconds: float
     cases_per_second: float | None = None
     questions_budget: int | None = None

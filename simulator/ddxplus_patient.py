@@ -36,14 +36,20 @@ class SimulatedPatient:
         return {code: self.answer(code)}
 
     def full_profile(self) -> Findings:
-        """Every question's answer, as if all were asked: children only under present parents."""
+        """Every question's answer, as if all were asked: children only under present parents.
+
+        DDXPlus records also carry the default value of a condition's child questions when the
+        parent is absent (a patient without pain has "pain radiates: nowhere"); nobody would be
+        asked those, so they are left out. A child the record has *present* is kept.
+        """
         findings: Findings = {}
         for code, ev in self.kb.evidences.items():
-            if ev.parent is not None and code not in self.record.evidences:
+            answer = self.answer(code)
+            if ev.parent is not None and not is_present(ev, answer):
                 parent_value = self.answer(ev.parent)
                 if not is_present(self.kb.evidence(ev.parent), parent_value):
                     continue
-            findings[code] = self.answer(code)
+            findings[code] = answer
         return findings
 
 

@@ -16,6 +16,9 @@ def make_case(
     questions: int = 0,
     seconds: float = 1.0,
     case_id: str = "c",
+    listed: list[tuple[str, float]] | None = None,
+    list_weights: list[tuple[str, float]] | None = None,
+    urgent: list[str] | None = None,
 ) -> CaseResult:
     """A CaseResult with only the fields a test cares about; steps as (questions, top-1)."""
     return CaseResult(
@@ -32,5 +35,8 @@ def make_case(
         truth_rank=truth_rank,
         steps=[StepSnapshot(questions=q, top=[(top, 0.5)]) for q, top in steps or []],
         reference_differential=reference or [],
+        differential_list=listed or [],
+        list_weights=list_weights or [],
+        urgent_flags=urgent or [],
         seconds=seconds,
     )

@@ -168,7 +168,7 @@ def test_kb_fit_writes_a_model_that_chat_and_eval_accept(
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     assert summary["n"] == 4
     config = json.loads((run / "run.json").read_text(encoding="utf-8"))
-    assert config["model"] == str(model.resolve())
+    assert config["model"].startswith(f"{model.resolve()} sha256:")
 
 
 def test_a_model_that_is_not_there_is_refused(mini_data_dir: Path, tmp_path: Path) -> None:

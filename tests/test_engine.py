@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,17 +11,13 @@ import numpy as np
 import pytest
 
 from agent.engine.bayes import BayesEngine
-from agent.engine.likelihood import (
-    LikelihoodModel,
-    StructuralSettings,
-    fit_model,
-    structural_model,
-)
+from agent.engine.fit import fit_from_stats
+from agent.engine.likelihood import LikelihoodModel, StructuralSettings, structural_model
 from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
-from agent.errors import DataFormatError
+from agent.engine.split_stats import stats_from_records
 from agent.findings import FindingValue, is_present
 from agent.roles import ConsultationView
-from retrieval.ddxplus_kb import KnowledgeBase, load_knowledge_base
+from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord, RowError, iter_rows, load_patients, parse_row
 
@@ -227,7 +222,8 @@ def test_expected_gain_prefers_the_evidence_that_splits_the_mass(
 def test_expected_gain_is_never_negative(
     mini_kb: KnowledgeBase, engine: BayesEngine, mini_records: list[PatientRecord]
 ):
-    fitted = BayesEngine(mini_kb, fit_model(mini_kb, mini_records, source="mini"))
+    model = fit_from_stats(mini_kb, stats_from_records(mini_kb, mini_records), mini_records)
+    fitted = BayesEngine(mini_kb, model)
     rng = np.random.default_rng(7)
     posteriors = [np.full(4, 0.25), np.array([1.0, 0, 0, 0]), *rng.dirichlet(np.ones(4), size=20)]
     codes = list(mini_kb.evidence_codes)
@@ -365,147 +361,6 @@ def test_stops_when_the_diagnosis_is_certain(mini_kb: KnowledgeBase):
     taker = InformationGainHistoryTaker(BayesDiagnoser(BayesEngine(mini_kb, sharp)))
     assert taker.next_question(view({"E_8": True})) is None
     assert taker.next_question(view({"E_8": False})) is not None
-
-
-# -- fitting ------------------------------------------------------------------------------------
-
-
-def test_fit_moves_probabilities_towards_the_data(
-    mini_kb: KnowledgeBase, mini_records: list[PatientRecord]
-):
-    base = structural_model(mini_kb)
-    fitted = fit_model(mini_kb, mini_records, source="mini", strength=2.0)
-    ei = mini_kb.evidence_index
-    # One Flu patient with fever: (1 + 2·0.5) / (1 + 2).
-    assert fitted.p_present[FLU, ei["E_1"]] == pytest.approx(2 / 3)
-    # The Migraine patient has no fever: (0 + 2·0.002) / (1 + 2), down from the leak.
-    assert fitted.p_present[MIGRAINE, ei["E_1"]] == pytest.approx(0.004 / 3)
-    # The Measles patient has no pain, so "where is the pain" was never askable: unchanged.
-    assert fitted.p_present[MEASLES, ei["E_4"]] == base.p_present[MEASLES, ei["E_4"]]
-    # Scale value 4 seen for Flu: (1 + 2·0.1) / (1 + 2); categorical rows still sum to 1.
-    assert fitted.value_probs["E_5"][FLU, 3] == pytest.approx(1.2 / 3)
-    assert fitted.value_probs["E_5"].sum(axis=1) == pytest.approx([1.0] * 4)
-    # Throat chosen by the Flu patient: (1 + 2·0.5) / (1 + 2); chest not: (0 + 1) / 3.
-    assert fitted.value_probs["E_4"][FLU] == pytest.approx([1 / 3, 2 / 3, 1 / 3])
-    assert fitted.source == "mini"
-    assert fitted.kb_fingerprint == mini_kb.fingerprint()
-
-
-def test_fit_keeps_what_the_records_never_saw_at_the_structural_model(
-    mini_kb: KnowledgeBase, mini_records: list[PatientRecord]
-):
-    base = structural_model(mini_kb)
-    flu_only = [r for r in mini_records if r.pathology == "Flu"] * 50
-    fitted = fit_model(mini_kb, flu_only, source="flu")
-    ei = mini_kb.evidence_index
-    for ci in (PNEUMONIA, MIGRAINE, MEASLES):  # no records at all
-        assert fitted.p_present[ci] == pytest.approx(base.p_present[ci])
-        assert fitted.value_probs["E_7"][ci] == pytest.approx(base.value_probs["E_7"][ci])
-    assert fitted.p_present[FLU, ei["E_2"]] > 0.95  # seen 50 times out of 50
-    assert 0 < fitted.p_present[FLU, ei["E_8"]] < 0.002  # never seen: shrunk, never zero
-    prior = np.exp(fitted.log_prior)
-    assert prior.sum() == pytest.approx(1.0)
-    assert int(np.argmax(prior)) == FLU
-    assert fitted.log_sex is not None
-    assert fitted.log_age is not None
-    assert np.exp(fitted.log_sex).sum(axis=1) == pytest.approx([1.0] * 4)
-    assert np.exp(fitted.log_age).sum(axis=1) == pytest.approx([1.0] * 4)
-    assert np.exp(fitted.log_sex[FLU]) == pytest.approx([1 / 52, 51 / 52])  # all F
-
-
-def test_fit_without_records_is_an_error(mini_kb: KnowledgeBase):
-    with pytest.raises(DataFormatError, match="No usable patient records"):
-        fit_model(mini_kb, [], source="none")
-
-
-def test_a_fitted_model_uses_demographics(
-    mini_kb: KnowledgeBase, mini_records: list[PatientRecord]
-):
-    fitted = BayesEngine(mini_kb, fit_model(mini_kb, mini_records * 10, source="mini"))
-    child = fitted.posterior({}, 6, "M")  # the Measles patient is a 6-year-old boy
-    assert int(np.argmax(child)) == MEASLES
-    assert fitted.posterior({}, None, None) == pytest.approx([0.25] * 4)
-
-
-# -- save and load ------------------------------------------------------------------------------
-
-
-def _assert_same(loaded: LikelihoodModel, model: LikelihoodModel) -> None:
-    assert loaded.kb_fingerprint == model.kb_fingerprint
-    assert loaded.source == model.source
-    np.testing.assert_array_equal(loaded.log_prior, model.log_prior)
-    np.testing.assert_array_equal(loaded.p_present, model.p_present)
-    assert loaded.value_probs.keys() == model.value_probs.keys()
-    for code, probs in model.value_probs.items():
-        np.testing.assert_array_equal(loaded.value_probs[code], probs)
-    for a, b in ((loaded.log_sex, model.log_sex), (loaded.log_age, model.log_age)):
-        assert (a is None) == (b is None)
-        if a is not None and b is not None:
-            np.testing.assert_array_equal(a, b)
-
-
-def test_fitted_model_round_trips(
-    tmp_path: Path, mini_kb: KnowledgeBase, mini_records: list[PatientRecord]
-):
-    model = fit_model(mini_kb, mini_records, source="mini.csv")
-    path = tmp_path / "model.npz"
-    model.save(path)
-    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no .partial left behind
-    _assert_same(LikelihoodModel.load(path, mini_kb), model)
-
-
-def test_structural_model_round_trips(tmp_path: Path, mini_kb: KnowledgeBase):
-    model = structural_model(mini_kb)
-    path = tmp_path / "model.npz"
-    model.save(path)
-    _assert_same(LikelihoodModel.load(path, mini_kb), model)
-
-
-def test_load_refuses_a_model_fitted_on_another_kb(
-    tmp_path: Path, mini_data_dir: Path, mini_kb: KnowledgeBase
-):
-    conditions = json.loads(
-        (mini_data_dir / "ddxplus" / "release_conditions.json").read_text(encoding="utf-8")
-    )
-    conditions["Migraine"]["symptoms"]["E_2"] = {}
-    other_conditions = tmp_path / "release_conditions.json"
-    other_conditions.write_text(json.dumps(conditions), encoding="utf-8")
-    other_kb = load_knowledge_base(
-        mini_data_dir / "ddxplus" / "release_evidences.json", other_conditions
-    )
-    path = tmp_path / "model.npz"
-    structural_model(other_kb).save(path)
-    with pytest.raises(DataFormatError, match="different DDXPlus knowledge base"):
-        LikelihoodModel.load(path, mini_kb)
-    assert LikelihoodModel.load(path, other_kb).kb_fingerprint == other_kb.fingerprint()
-
-
-def test_load_of_a_missing_file_names_the_fit_command(tmp_path: Path, mini_kb: KnowledgeBase):
-    with pytest.raises(DataFormatError, match="ddx kb fit"):
-        LikelihoodModel.load(tmp_path / "absent.npz", mini_kb)
-
-
-def test_load_of_a_file_that_is_not_a_model(tmp_path: Path, mini_kb: KnowledgeBase):
-    path = tmp_path / "model.npz"
-    path.write_bytes(b"not a model at all")
-    with pytest.raises(DataFormatError, match="not a ddx likelihood model"):
-        LikelihoodModel.load(path, mini_kb)
-
-
-def test_load_of_an_npz_without_metadata(tmp_path: Path, mini_kb: KnowledgeBase):
-    path = tmp_path / "model.npz"
-    np.savez(path, p_present=np.zeros((4, 10)))
-    with pytest.raises(DataFormatError, match="not a ddx likelihood model"):
-        LikelihoodModel.load(path, mini_kb)
-
-
-def test_load_of_a_truncated_model_is_a_data_format_error(tmp_path: Path, mini_kb: KnowledgeBase):
-    path = tmp_path / "model.npz"
-    structural_model(mini_kb).save(path)
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataFormatError):
-        LikelihoodModel.load(path, mini_kb)
 
 
 # -- the real knowledge base --------------------------------------------------------------------

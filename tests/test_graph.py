@@ -151,7 +151,7 @@ def test_first_turn_goes_intake_diagnose_driver_and_asks(
     assert graph.get_state(config()).next == ("ask",)
 
 
-def test_an_answer_goes_ask_diagnose_driver_and_asks_the_next_question(
+def test_an_answer_is_diagnosed_in_the_ask_step_then_the_driver_asks_again(
     mini_context: ConsultContext,
 ) -> None:
     graph = compile_fresh()
@@ -160,7 +160,9 @@ def test_an_answer_goes_ask_diagnose_driver_and_asks_the_next_question(
 
     nodes, second = answer(graph, {"text": "no"}, mini_context)
 
-    assert nodes == ["ask", "diagnose", "driver"]
+    assert nodes == ["ask", "driver"]
+    diagnoses = [e for e in values(graph)["trace"] if e["kind"] == "diagnosis"]
+    assert [e["questions"] for e in diagnoses] == [0, 1]
     assert second is not None
     assert second["number"] == 2
     assert second["code"] != first["code"]
@@ -219,7 +221,7 @@ def test_threshold_reached_after_an_answer_finishes_confident(
     nodes, pending = answer(graph, {"value": True}, mini_context)
 
     assert pending is None
-    assert nodes == ["ask", "diagnose", "driver", "finish"]
+    assert nodes == ["ask", "driver", "finish"]
     report = values(graph)["report"]
     assert report["stop_reason"] == "confident"
     assert report["questions_asked"] == 1
@@ -402,7 +404,7 @@ def test_invalid_value_for_a_categorical_question(mini_context: ConsultContext) 
     assert again is not None and again["error"] and again["code"] == "E_7"
 
     nodes, _ = answer(graph, {"value": "V_20"}, mini_context)
-    assert nodes[:2] == ["ask", "diagnose"]
+    assert nodes[:2] == ["ask", "driver"]
     state = values(graph)
     assert state["findings"]["E_7"] == "V_20"
     assert len(state["asked"]) == 1

@@ -242,3 +242,73 @@ def test_summarize_output_uses_published_keys() -> None:
 def test_summarize_rejects_unknown_extras() -> None:
     with pytest.raises(TypeError, match="colour"):
         summarize([], 0, 0.0, colour="red")  # type: ignore[call-arg]
+
+
+# --- the differential list, the urgent banner and their trade-offs -------------------------
+
+
+def test_the_differential_list_is_scored_as_a_set_without_threshold() -> None:
+    from eval.metrics import summarize
+
+    reference = [("A", 0.6), ("B", 0.3), ("C", 0.1)]
+    # A and B listed (weights are not probabilities: a low weight still counts), D wrong.
+    listed = make_case("A", listed=[("A", 0.9), ("B", 0.01), ("D", 0.5)], reference=reference)
+    unlisted = make_case("A", reference=reference)  # no list: left out of the list scores
+    summary = summarize([listed, unlisted], skipped=0, seconds=1.0)
+    assert summary.ddr_list == pytest.approx(2 / 3)
+    assert summary.ddp_list == pytest.approx(2 / 3)
+    assert summary.ddf1_list == pytest.approx(2 / 3)
+    assert summary.list_size == pytest.approx(1.5)  # 3 and 0 conditions
+    assert summarize([unlisted], skipped=0, seconds=1.0).ddf1_list is None
+
+
+def test_urgent_banner_rate_and_recall() -> None:
+    from eval.metrics import urgent_banner_rates
+
+    cases = [
+        make_case("Flu", severity=4, urgent=["Pneumonia"]),  # a false alarm
+        make_case("Flu", severity=4),
+        make_case("Flu", severity=5),
+        make_case("Flu", severity=3),
+        make_case("Pneumonia", severity=2, urgent=["Pneumonia"]),  # flagged itself
+        make_case("Embolism", severity=1, urgent=["Pneumonia"]),  # not itself: missed
+    ]
+    rate, recall = urgent_banner_rates(cases)
+    assert rate == pytest.approx(1 / 4)
+    assert recall == pytest.approx(1 / 2)
+    assert urgent_banner_rates(cases[:1]) == (1.0, None)
+    summary = summarize(cases, skipped=0, seconds=1.0)
+    assert summary.urgent_banner_rate == pytest.approx(0.25)
+    assert summary.urgent_banner_recall == pytest.approx(0.5)
+
+
+def test_list_frontier_recomputes_the_list_at_each_threshold() -> None:
+    from eval.ddxplus_tradeoffs import list_at, list_frontier, posterior_frontier
+
+    case = make_case(
+        "A",
+        differential=[("A", 0.8), ("B", 0.15), ("C", 0.05)],
+        reference=[("A", 0.5), ("B", 0.5)],
+        list_weights=[("B", 0.9), ("C", 0.6), ("A", 0.3)],
+    )
+    assert list_at(case, 0.5) == ["B", "C", "A"]  # the posterior's leader always
+    assert list_at(case, 0.95) == ["A"]
+    low, high = list_frontier([case], thresholds=(0.5, 0.95))
+    assert (low.size, low.ddr) == (3, 1.0)
+    assert low.ddp == pytest.approx(2 / 3)
+    assert (high.size, high.ddr, high.ddp) == (1, 0.5, 1.0)
+    (strict,) = posterior_frontier([case], thresholds=(0.1,))
+    assert (strict.size, strict.ddf1) == (2, 1.0)  # A and B pass 0.1
+
+
+def test_urgent_tradeoff_per_threshold() -> None:
+    from eval.ddxplus_tradeoffs import urgent_tradeoff
+
+    severity = {"Flu": 4, "Pneumonia": 2}
+    cases = [
+        make_case("Flu", severity=4, differential=[("Flu", 0.97), ("Pneumonia", 0.03)]),
+        make_case("Pneumonia", severity=2, differential=[("Pneumonia", 0.6), ("Flu", 0.4)]),
+    ]
+    loose, strict = urgent_tradeoff(cases, severity, (0.01, 0.05))
+    assert (loose.banner_rate, loose.recall) == (1.0, 1.0)
+    assert (strict.banner_rate, strict.recall) == (0.0, 1.0)

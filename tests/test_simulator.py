@@ -85,6 +85,22 @@ def test_full_profile_keeps_a_child_the_record_has(mini_kb: KnowledgeBase):
     assert "E_4" not in profile
 
 
+def test_full_profile_drops_default_children_of_an_absent_parent(mini_kb: KnowledgeBase):
+    # DDXPlus records carry "pain radiates: nowhere" for patients without pain: not a finding.
+    record = PatientRecord(
+        case_id="t:2",
+        age=30,
+        sex="F",
+        pathology="Measles",
+        initial_evidence="E_1",
+        evidences={"E_1": True, "E_4": ["V_0"], "E_5": 0},
+    )
+    profile = SimulatedPatient(mini_kb, record).full_profile()
+    assert profile["E_3"] is False
+    assert "E_4" not in profile
+    assert "E_5" not in profile
+
+
 @pytest.mark.parametrize(
     ("pathology", "code", "said"),
     [

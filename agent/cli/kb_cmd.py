@@ -14,6 +14,11 @@ app = typer.Typer(
     help="Inspect the DDXPlus knowledge base and fit likelihood models.", no_args_is_help=True
 )
 
+MODEL_HELP = (
+    "Likelihood model: 'default' (the shipped one), 'structural' (no data), or a file from "
+    "`ddx kb fit`."
+)
+
 
 @app.command("info")
 def info(
@@ -21,14 +26,18 @@ def info(
     kb_name: str = typer.Option(
         "ddxplus", "--kb", help="ddxplus, or hpo (rare diseases: which HPO release is loaded)."
     ),
+    model: str = typer.Option("default", "--model", help=MODEL_HELP),
 ) -> None:
-    """Validate the knowledge base and show what it holds, with the release quirks handled."""
+    """Validate the knowledge base and show what it holds, and which model the engine uses
+    (with ``--kb hpo``: which HPO release is loaded)."""
     if kb_name == "hpo":
         from agent.cli.hpo_info import hpo_info
 
         return hpo_info(settings_from(ctx))
     if kb_name != "ddxplus":
         raise DdxError(f"--kb must be ddxplus or hpo, not {kb_name!r}.")
+    from agent.engine.shipped import load_engine_model
+
     kb = load_kb(settings_from(ctx))
     kinds = Counter(ev.kind.name.lower() for ev in kb.evidences.values())
     severities = Counter(c.severity for c in kb.conditions.values())
@@ -40,41 +49,86 @@ def info(
         typer.echo("release quirks handled:")
         for quirk in kb.quirks:
             typer.echo(f"  - {quirk}")
+    loaded = load_engine_model(kb, model)
+    typer.echo(f"likelihood model: {loaded.origin}")
+    if loaded.note:
+        typer.echo(f"  (the shipped model is not used: {loaded.note})")
+    for line in _provenance_lines(loaded.model.likelihood.provenance):
+        typer.echo(f"  {line}")
+    if loaded.model.differential is not None:
+        typer.echo(f"  differential list: threshold {loaded.model.differential.threshold}")
+    if loaded.model.decisions.urgent_threshold is not None:
+        typer.echo(f"  urgent flag: posterior >= {loaded.model.decisions.urgent_threshold}")
+
+
+def _provenance_lines(provenance: dict[str, object]) -> list[str]:
+    lines = []
+    for key in ("stats", "profile"):
+        item = provenance.get(key)
+        if isinstance(item, dict):
+            lines.append(f"{key}: {item['file']} (sha256 {str(item['sha256'])[:16]}…)")
+    for item in provenance.get("patients", []) or []:  # type: ignore[attr-defined]
+        lines.append(f"patients: {item['file']} (sha256 {str(item['sha256'])[:16]}…)")
+    if "settings" in provenance:
+        lines.append(f"settings: {provenance['settings']}")
+    if provenance.get("restricted"):
+        lines.append(f"never asked: {'; '.join(provenance['restricted'])}")  # type: ignore[arg-type]
+    return lines
 
 
 @app.command("fit")
 def fit(
     ctx: typer.Context,
-    patients: Path = typer.Option(
-        ..., "--patients", help="DDXPlus patient CSV to fit on (e.g. release_train_patients.csv)."
-    ),
     out: Path = typer.Option(..., "--out", help="Model file to write (.npz)."),
-    strength: float = typer.Option(
-        2.0,
-        "--strength",
-        min=0.0,
-        help="Weight, in pseudo-patients, of the structural model in every estimate.",
+    stats: Path | None = typer.Option(
+        None,
+        "--stats",
+        help="Per-condition statistics of the train split (train_stats.json); the default "
+        "model's source.",
     ),
+    profile: Path | None = typer.Option(
+        None,
+        "--profile",
+        help="train_profile.json: the correct pain multi-choice marginals (with --stats).",
+    ),
+    patients: list[Path] = typer.Option(
+        [],
+        "--patients",
+        help="DDXPlus patient CSV(s). With --stats: the sample patients (age, sex, multi-choice "
+        "values, reference differentials); alone: the records to count everything from "
+        "(e.g. release_train_patients.csv). Repeat for several files.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
 ) -> None:
-    """Fit the likelihood model from patient records, shrunk towards the structural model.
+    """Fit the engine model: likelihoods, the differential list and the urgent threshold.
 
-    Never fit on the file you evaluate on: use the official training split and evaluate on the
-    validation or test split. Use the model with `ddx eval ddxplus --model` or `ddx chat --model`.
+    The shipped default model is rebuilt with
+    `ddx kb fit --stats train/train_stats.json --profile train/train_profile.json
+    --patients train/train_sample_patients.csv --patients train/validate_sample_patients.csv`.
+    Never fit on the file you evaluate on. Use the model with `--model FILE` in
+    `ddx eval ddxplus` or `ddx chat`.
     """
-    from agent.engine.likelihood import fit_model
-    from data.locations import require_existing
-    from simulator.records import load_patients
+    from agent.engine.recipe import FitInputs, fit_engine_model
+    from data.locations import ensure_folder, require_existing
 
-    kb = load_kb(settings_from(ctx))
-    loaded = load_patients(kb, require_existing(patients, "a DDXPlus patient CSV"))
-    for problem in loaded.problems():
-        typer.secho(problem, fg=typer.colors.YELLOW, err=True)
-    typer.echo(loaded.summary())
-    if not loaded.records:
-        raise DdxError(f"{patients} has no usable patient rows to fit on.")
-    model = fit_model(kb, loaded.records, source=f"fitted:{patients.name}", strength=strength)
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not force:
+        raise DdxError(f"{out} exists; use --force to overwrite it, or another --out.")
+    kb = load_kb(settings_from(ctx))
+    inputs = FitInputs(
+        stats=require_existing(stats, "the train split's statistics (JSON)") if stats else None,
+        profile=require_existing(profile, "train_profile.json") if profile else None,
+        patients=[require_existing(p, "a DDXPlus patient CSV") for p in patients],
+    )
+    if profile is not None and stats is None:
+        raise DdxError("--profile completes --stats; give --stats too.")
+
+    def warn(message: str) -> None:
+        typer.secho(message, fg=typer.colors.YELLOW, err=True)
+
+    model = fit_engine_model(kb, inputs, warn=warn, note=typer.echo)
+    ensure_folder(out.parent, "output folder")
     model.save(out)
-    typer.echo(f"wrote {out} ({len(loaded.records)} patients)")
+    records = model.likelihood.provenance.get("records", 0)
+    typer.echo(f"wrote {out} ({model.likelihood.source}, {records} patient records)")

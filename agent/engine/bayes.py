@@ -1,32 +1,46 @@
-"""Bayesian reasoning over the knowledge base's conditions: posterior, evidence weights, gain.
+"""Bayesian reasoning over the knowledge base's conditions: posterior and evidence weights.
 
 Findings are assumed conditionally independent given the condition (naive Bayes), with each
-gated evidence conditional on its parent; everything is computed in log space over all
-conditions at once with NumPy, so one update costs microseconds.
+gated evidence conditional on its parent: a child finding counts only when its parent is known
+present (a "no radiation" answer says nothing about a patient without pain), and a child found
+present implies its parent. Everything is computed in log space over all conditions at once with
+NumPy, so one update costs microseconds.
+
+Age and sex enter twice: as P(age band | c) and P(sex | c), and through the evidences the model
+says never occur in the patient's sex or age band (:mod:`agent.engine.demographics`): those are
+not findings for this patient, and an evidence restricted to some strata is proportionally more
+frequent inside them (P(e | c) / P(allowed strata | c)).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from agent.engine.likelihood import SEXES, FloatArray, LikelihoodModel, age_band
+from agent.engine.gain import SAMPLES_PER_CONDITION, Criterion, expected_gain
+from agent.engine.likelihood import SEXES, BoolArray, FloatArray, LikelihoodModel, age_band
 from agent.findings import FindingValue, is_present
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 
-_TINY = 1e-300
-SUPPORT_FLOOR = 1e-9
+CEILING = 1 - 1e-9
 
 
-def entropy(p: FloatArray, axis: int = 0) -> FloatArray:
-    """Shannon entropy in bits along ``axis`` (0·log 0 = 0)."""
-    safe = np.where(p > 0, p, 1.0)
-    return np.asarray(-(p * np.log2(safe)).sum(axis=axis))
+@dataclass(frozen=True)
+class PatientTables:
+    """The model's presence probabilities for one sex and age band (None: unknown)."""
+
+    p_present: FloatArray  # [K, E]
+    log_yes: FloatArray
+    log_no: FloatArray
+    possible: BoolArray  # [E]: the evidence can occur for this patient
 
 
 class BayesEngine:
-    """Holds the model's arrays in log form and answers the engine's three questions.
+    """Holds the model's arrays in log form and answers the engine's questions.
 
     * :meth:`posterior` — P(condition | findings, age, sex);
     * :meth:`finding_loglik` — one finding's log-likelihood per condition (its weight);
@@ -39,43 +53,106 @@ class BayesEngine:
             raise ValueError("likelihood model does not match the knowledge base")
         self.kb = kb
         self.model = model
-        p = np.clip(model.p_present, 1e-9, 1 - 1e-9)
-        self.p_present = p
-        self.log_yes = np.log(p)
-        self.log_no = np.log1p(-p)
-        self.log_values = {
-            code: np.log(np.clip(probs, 1e-9, 1.0)) for code, probs in model.value_probs.items()
+        self.p_present = np.clip(model.p_present, 1e-9, CEILING)
+        self.value_probs = {
+            code: np.clip(probs, 1e-9, CEILING) for code, probs in model.value_probs.items()
         }
+        self.log_values = {code: np.log(probs) for code, probs in self.value_probs.items()}
         self.log_values_not = {
-            code: np.log1p(-np.clip(probs, 0.0, 1 - 1e-9))
-            for code, probs in model.value_probs.items()
+            code: np.log1p(-probs)
+            for code, probs in self.value_probs.items()
             if kb.evidences[code].kind is EvidenceKind.MULTI_CHOICE
         }
-        self._informative_values = {
-            code: probs
-            for code, probs in model.value_probs.items()
-            if kb.evidences[code].kind is EvidenceKind.CATEGORICAL
-            and np.ptp(probs, axis=0).max() > 1e-6
-        }
-        """Categorical evidences whose value distribution differs between conditions: each of
-        their values is an outcome of its own when valuing the question."""
         self.value_index = {
             code: {v: i for i, v in enumerate(kb.evidences[code].non_default_values)}
             for code in model.value_probs
         }
+        self.parent_index = np.array(
+            [
+                -1 if ev.parent is None else kb.evidence_index[ev.parent]
+                for ev in kb.evidences.values()
+            ]
+        )
+        self._tables = lru_cache(maxsize=None)(self._build_tables)
+        self._sampled: dict[str, FloatArray] = {}
+
+    def sampled_answers(self, code: str) -> FloatArray:
+        """[K, M, K]: log P(answer | c') of ``SAMPLES_PER_CONDITION`` 'present' answers drawn
+        from each condition c's value model (fixed seed per evidence), for every c' — what
+        the value of a multi-choice question is estimated from (see gain.py)."""
+        table = self._sampled.get(code)
+        if table is None:
+            rng = np.random.default_rng(zlib.crc32(code.encode()))
+            q = self.value_probs[code]  # [K, V]
+            n_cond = q.shape[0]
+            chosen = rng.random((n_cond, SAMPLES_PER_CONDITION, q.shape[1])) < q[:, None, :]
+            log_ratio = self.log_values[code] - self.log_values_not[code]  # [K, V]
+            flat = chosen.reshape(-1, q.shape[1]).astype(float) @ log_ratio.T
+            flat += self.log_values_not[code].sum(axis=1)[None, :]
+            table = self._sampled[code] = flat.reshape(n_cond, SAMPLES_PER_CONDITION, n_cond)
+        return table
+
+    # -- per-patient tables -------------------------------------------------------------------
+
+    def tables(self, age: int | None, sex: str | None) -> PatientTables:
+        band = age_band(age) if age is not None else None
+        return self._tables(sex if sex in SEXES else None, band)
+
+    def _build_tables(self, sex: str | None, band: int | None) -> PatientTables:
+        p = self.p_present.copy()
+        possible = np.ones(p.shape[1], dtype=bool)
+        m = self.model
+        for allowed, log_share, index in (
+            (m.allowed_sex, m.log_sex, SEXES.index(sex) if sex is not None else None),
+            (m.allowed_age, m.log_age, band),
+        ):
+            if allowed is None or log_share is None or index is None:
+                continue
+            restricted = np.flatnonzero(~allowed.all(axis=1))
+            possible[restricted] &= allowed[restricted, index]
+            for ei in restricted:
+                if allowed[ei, index]:
+                    share = np.exp(log_share[:, allowed[ei]]).sum(axis=1)
+                    p[:, ei] = np.minimum(p[:, ei] / np.maximum(share, 1e-9), CEILING)
+        return PatientTables(p, np.log(p), np.log1p(-p), possible)
 
     # -- likelihoods -------------------------------------------------------------------------
 
-    def finding_loglik(self, code: str, value: FindingValue) -> FloatArray | None:
-        """log P(finding | c) for every condition; None when the finding carries nothing."""
+    def finding_loglik(
+        self,
+        code: str,
+        value: FindingValue,
+        findings: Mapping[str, FindingValue] | None = None,
+        tables: PatientTables | None = None,
+    ) -> FloatArray | None:
+        """log P(finding | c) for every condition; None when the finding carries nothing.
+
+        With ``findings`` (everything known), a child question counts only under a present
+        parent, and a present child whose parent is unknown also counts the parent's "yes".
+        """
         ev = self.kb.evidences[code]
         present = is_present(ev, value)
-        if present is None:
-            return None
+        t = tables or self.tables(None, None)
         ei = self.kb.evidence_index[code]
+        if present is None or not t.possible[ei]:
+            return None
+        parent_yes: FloatArray | None = None
+        if findings is not None and ev.parent is not None:
+            parent_value = findings.get(ev.parent)
+            parent_present = (
+                None
+                if parent_value is None
+                else is_present(self.kb.evidences[ev.parent], parent_value)
+            )
+            if parent_present is False or (parent_present is None and not present):
+                return None
+            if parent_present is None:
+                parent_yes = t.log_yes[:, self.parent_index[ei]]
         if not present:
-            return np.asarray(self.log_no[:, ei])
-        result: FloatArray = self.log_yes[:, ei].copy()
+            return np.asarray(t.log_no[:, ei])
+        result: FloatArray = t.log_yes[:, ei].copy()
+        if parent_yes is not None:
+            result += parent_yes
         if ev.kind is EvidenceKind.CATEGORICAL:
             idx = self.value_index[code].get(value)  # type: ignore[arg-type]
             if idx is not None:
@@ -102,9 +179,10 @@ class BayesEngine:
     def log_joint(
         self, findings: Mapping[str, FindingValue], age: int | None, sex: str | None
     ) -> FloatArray:
+        tables = self.tables(age, sex)
         total = self.model.log_prior + self.demographic_loglik(age, sex)
         for code, value in findings.items():
-            weight = self.finding_loglik(code, value)
+            weight = self.finding_loglik(code, value, findings, tables)
             if weight is not None:
                 total = total + weight
         return total
@@ -119,37 +197,13 @@ class BayesEngine:
 
     # -- question value ----------------------------------------------------------------------
 
-    def expected_gain(self, posterior: FloatArray, codes: list[str]) -> FloatArray:
-        """Expected entropy reduction (bits) of asking each evidence in ``codes``.
-
-        Outcomes are present/absent; for a categorical evidence whose value distribution differs
-        between conditions (a fitted model), each value is its own outcome. Conditions with a
-        negligible posterior (< 1e-9) are left out of the computation: they cannot change it.
-        """
-        if not codes:
-            return np.zeros(0)
-        support = posterior > SUPPORT_FLOOR
-        mass = posterior[support]
-        idx = np.fromiter((self.kb.evidence_index[c] for c in codes), dtype=np.intp)
-        p_yes_given_c = self.p_present[np.ix_(support, idx)]  # [K', m]
-        joint_yes = mass[:, None] * p_yes_given_c
-        joint_no = mass[:, None] - joint_yes
-        prior_entropy = float(entropy(mass))
-        gains = prior_entropy - _split_entropy(joint_yes) - _split_entropy(joint_no)
-        for j, code in enumerate(codes):
-            values = self._informative_values.get(code)
-            if values is not None:
-                joint_values = joint_yes[:, j : j + 1] * values[support]  # [K', V]
-                gains[j] = (
-                    prior_entropy
-                    - _split_entropy(joint_values).sum()
-                    - _split_entropy(joint_no[:, j : j + 1]).sum()
-                )
-        return np.asarray(gains)
-
-
-def _split_entropy(joint: FloatArray) -> FloatArray:
-    """Σ_outcome P(outcome)·H(condition | outcome), one column per outcome (joint is [K, m])."""
-    mass = joint.sum(axis=0)
-    conditional = joint / np.maximum(mass, _TINY)
-    return np.asarray(mass * entropy(conditional, axis=0))
+    def expected_gain(
+        self,
+        posterior: FloatArray,
+        codes: list[str],
+        tables: PatientTables | None = None,
+        criterion: Criterion = "entropy",
+    ) -> FloatArray:
+        """Expected entropy reduction (bits) of asking each evidence in ``codes``, or another
+        ``criterion`` (:func:`agent.engine.gain.expected_gain`)."""
+        return expected_gain(self, posterior, codes, tables or self.tables(None, None), criterion)

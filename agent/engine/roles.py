@@ -4,10 +4,13 @@ taker over the DDXPlus knowledge base. No model weights, microseconds per step."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
-from agent.engine.bayes import BayesEngine
+from agent.engine.bayes import BayesEngine, PatientTables
+from agent.engine.gain import Criterion, expected_gain
 from agent.engine.likelihood import FloatArray
 from agent.findings import FindingValue, choices, is_present
 from agent.roles import (
@@ -17,7 +20,7 @@ from agent.roles import (
     Question,
     RankedCondition,
 )
-from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 from simulator.ddxplus_patient import phrase_answer
 
 MIN_GAIN_BITS = 1e-4
@@ -28,20 +31,45 @@ class _PosteriorCache:
     """The last posterior, keyed by the findings it was computed from.
 
     The driver asks the diagnoser and the history taker about the same findings in turn; the
-    cache saves recomputing the posterior for the second of them.
+    cache saves recomputing the posterior for the second of them. One answer more than last
+    time only adds that finding's weight (unless it is the parent of a known finding, whose
+    weight then changes: recomputed from scratch).
     """
 
     def __init__(self, engine: BayesEngine) -> None:
         self.engine = engine
         self._key: tuple[object, ...] | None = None
+        self._log_joint: FloatArray | None = None
         self._value: FloatArray | None = None
 
     def get(self, view: ConsultationView) -> FloatArray:
-        key = (view.age, view.sex, tuple((c, repr(v)) for c, v in view.findings.items()))
-        if key != self._key or self._value is None:
-            self._value = self.engine.posterior(view.findings, view.age, view.sex)
-            self._key = key
+        items = tuple((c, repr(v)) for c, v in view.findings.items())
+        key = (view.age, view.sex, items)
+        if key == self._key and self._value is not None:
+            return self._value
+        log_joint = self._extended(view, key)
+        if log_joint is None:
+            log_joint = self.engine.log_joint(view.findings, view.age, view.sex)
+        shifted = np.exp(log_joint - log_joint.max())
+        self._key, self._log_joint, self._value = key, log_joint, shifted / shifted.sum()
         return self._value
+
+    def _extended(self, view: ConsultationView, key: tuple[object, ...]) -> FloatArray | None:
+        """The last log joint plus the one new finding, when that is all that changed."""
+        old = self._key
+        if old is None or self._log_joint is None or old[:2] != key[:2]:
+            return None
+        old_items, items = old[2], key[2]
+        assert isinstance(old_items, tuple) and isinstance(items, tuple)
+        if len(items) != len(old_items) + 1 or items[:-1] != old_items:
+            return None
+        code = items[-1][0]
+        evidences = self.engine.kb.evidences
+        if any(evidences[known].parent == code for known in view.findings):
+            return None  # a parent's answer re-weighs its known children
+        tables = self.engine.tables(view.age, view.sex)
+        weight = self.engine.finding_loglik(code, view.findings[code], view.findings, tables)
+        return self._log_joint if weight is None else self._log_joint + weight
 
 
 class BayesDiagnoser:
@@ -55,14 +83,20 @@ class BayesDiagnoser:
     def posterior(self, view: ConsultationView) -> FloatArray:
         return self._cache.get(view)
 
-    def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
+    def ranking(self, view: ConsultationView) -> list[tuple[str, float]]:
+        """Every condition with its posterior, most probable first."""
         posterior = self.posterior(view)
         order = np.argsort(-posterior, kind="stable")
         names = self.kb.condition_names
+        return [
+            (names[i], p) for i, p in zip(order.tolist(), posterior[order].tolist(), strict=True)
+        ]
+
+    def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
         # Values come straight from the engine (valid by construction): skip re-validation.
         return [
-            RankedCondition.model_construct(name=names[i], probability=float(posterior[i]))
-            for i in order
+            RankedCondition.model_construct(name=name, probability=p)
+            for name, p in self.ranking(view)
         ]
 
     def explain(
@@ -75,10 +109,11 @@ class BayesDiagnoser:
         c against the rest of the differential.
         """
         posterior = self.posterior(view)
+        tables = self.engine.tables(view.age, view.sex)
         weights = {
             code: (value, w)
             for code, value in view.findings.items()
-            if (w := self.engine.finding_loglik(code, value)) is not None
+            if (w := self.engine.finding_loglik(code, value, view.findings, tables)) is not None
         }
         result = []
         for ranked in differential[:top_k]:
@@ -121,17 +156,36 @@ def _log_ratio_against_rest(loglik: FloatArray, posterior: FloatArray, ci: int) 
     return float(loglik[ci]) - log_rest
 
 
+@dataclass(frozen=True)
+class QuestionPolicy:
+    """How the history taker values a question (alternatives compared in BENCHMARKS.md).
+
+    ``criterion``: expected information gain ("entropy") or expected reduction of the top-1
+    error ("error"). ``lookahead``: when > 0, the best of the top ``lookahead`` questions by
+    the criterion plus the best follow-up question after each of its answers (two steps).
+    ``multi_choice_values``: value a multi-choice question by the values its answer picks
+    (default) rather than by presence alone.
+    """
+
+    criterion: Criterion = "entropy"
+    lookahead: int = 0
+    multi_choice_values: bool = True
+
+
 class InformationGainHistoryTaker:
     """History-taking role: ask the evidence with the largest expected information gain.
 
     Candidates are evidences not yet asked or known whose parent question (if any) was answered
-    present, so a child question ("where is the pain?") is never asked before its parent.
+    present, so a child question ("where is the pain?") is never asked before its parent, and
+    that can occur for the patient's sex and age band under the model (never "are you pregnant"
+    to a man).
     """
 
-    def __init__(self, diagnoser: BayesDiagnoser) -> None:
+    def __init__(self, diagnoser: BayesDiagnoser, policy: QuestionPolicy | None = None) -> None:
         self.diagnoser = diagnoser
         self.engine = diagnoser.engine
         self.kb = diagnoser.kb
+        self.policy = policy or QuestionPolicy()
         index = self.kb.evidence_index
         # Slot 0 stands for "no parent" (always open); slot i + 1 for evidence i being present.
         self._parent_slot = np.array(
@@ -140,36 +194,84 @@ class InformationGainHistoryTaker:
         self._no_parent = np.zeros(len(index) + 1, dtype=bool)
         self._no_parent[0] = True
 
-    def candidates(self, findings: Mapping[str, FindingValue], asked: Sequence[str]) -> list[str]:
+    def candidates(
+        self,
+        findings: Mapping[str, FindingValue],
+        asked: Sequence[str],
+        possible: NDArray[np.bool_] | None = None,
+    ) -> list[str]:
         known = self._no_parent.copy()
         for code, value in findings.items():
             if is_present(self.kb.evidences[code], value):
                 known[self.kb.evidence_index[code] + 1] = True
         askable = known[self._parent_slot]
+        if possible is not None:
+            askable &= possible
         for code in (*asked, *findings):
             askable[self.kb.evidence_index[code]] = False
         codes = self.kb.evidence_codes
         return [codes[i] for i in np.flatnonzero(askable)]
 
     def next_question(self, view: ConsultationView) -> Question | None:
-        codes = self.candidates(view.findings, view.asked)
+        tables = self.engine.tables(view.age, view.sex)
+        codes = self.candidates(view.findings, view.asked, tables.possible)
         if not codes:
             return None
         posterior = self.diagnoser.posterior(view)
-        gains = self.engine.expected_gain(posterior, codes)
+        gains = self.values(posterior, codes, tables)
+        if self.policy.lookahead > 0:
+            gains = self._with_lookahead(view, posterior, codes, gains)
         best = int(np.argmax(gains))
         if gains[best] < MIN_GAIN_BITS:
             return None
-        code = codes[best]
+        return self.question(codes[best], posterior, float(gains[best]))
+
+    def values(self, posterior: FloatArray, codes: list[str], tables: PatientTables) -> FloatArray:
+        """The policy's criterion for each candidate."""
+        return expected_gain(
+            self.engine,
+            posterior,
+            codes,
+            tables,
+            self.policy.criterion,
+            multi_choice_values=self.policy.multi_choice_values,
+        )
+
+    def question(self, code: str, posterior: FloatArray, gain: float) -> Question:
         ev = self.kb.evidences[code]
         return Question(
             code=code,
             text=ev.question,
             kind=ev.kind.value,
             choices=[(label, value) for label, value in choices(ev)],
-            reason=self._reason(code, posterior, float(gains[best])),
-            expected_gain=round(float(gains[best]), 4),
+            reason=self._reason(code, posterior, gain),
+            expected_gain=round(gain, 4),
         )
+
+    def _with_lookahead(
+        self, view: ConsultationView, posterior: FloatArray, codes: list[str], gains: FloatArray
+    ) -> FloatArray:
+        """Two-step value of the top questions: its gain plus, averaged over its present /
+        absent answers (a present value's details left out), the best follow-up's gain; the
+        other questions keep their one-step value."""
+        tables = self.engine.tables(view.age, view.sex)
+        result = gains.copy()
+        for j in np.argsort(-gains)[: self.policy.lookahead]:
+            code = codes[int(j)]
+            binary = self.kb.evidences[code].kind is EvidenceKind.BINARY
+            p_yes = tables.p_present[:, self.kb.evidence_index[code]]
+            follow_up = 0.0
+            for answer, likelihood in ((True, p_yes), (False, 1.0 - p_yes)):
+                joint = posterior * likelihood
+                weight = float(joint.sum())
+                if weight <= 0:
+                    continue
+                findings = {**view.findings, code: answer} if binary else view.findings
+                rest = self.candidates(findings, [*view.asked, code], tables.possible)
+                if rest:
+                    follow_up += weight * float(self.values(joint / weight, rest, tables).max())
+            result[j] = gains[j] + follow_up
+        return result
 
     def _reason(self, code: str, posterior: FloatArray, gain: float) -> str:
         """Name the leading conditions a 'yes' favours and those it speaks against."""
