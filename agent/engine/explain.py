@@ -1,0 +1,240 @@
+"""Explanations a clinician can read: for each leading condition, the answers that support and
+weigh against it, each with the absolute frequencies behind it and compared with the runner-up.
+
+A weight alone ("log LR 1.3") tells a clinician little; "fever: present in 92 % of Flu patients
+vs 34 % of Pneumonia" is what they check against their own knowledge. The weight (log-likelihood
+ratio of the finding for the condition against the posterior-weighted rest of the differential)
+still decides which findings are listed, on which side and in which order; the statement carries
+the rates P(answer | condition) from the engine's model for the condition and for the condition
+it is compared with: the runner-up for the leader, the leader for every other condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.engine.bayes import BayesEngine
+from agent.engine.likelihood import FloatArray
+from agent.findings import FindingValue, is_present
+from agent.roles import ConditionExplanation, ConsultationView, FindingEffect, RankedCondition
+from retrieval.ddxplus_kb import EvidenceKind
+
+WEIGHT_CUT = 0.05
+"""Findings whose |log LR| is below this barely moved the condition: left out when others did."""
+MAX_EFFECTS = 5
+"""Findings listed per side (for, against) and condition."""
+FALLBACK_EFFECTS = 3
+"""When no finding passes the cut, this many of the strongest are shown anyway."""
+
+Phrase = Callable[[str, FindingValue], str]
+"""Words a finding as 'question: answer', e.g. 'Do you have a fever: yes'."""
+
+
+def answer_rates(engine: BayesEngine, code: str, value: FindingValue) -> FloatArray | None:
+    """Per condition, how often the evidence is seen: the rates a statement quotes.
+
+    For a yes/no answer, P(present | c), whichever way it was answered (an absent finding is
+    read against how often it is seen); for a categorical value, P(present | c) × P(value | c);
+    for a multi-choice answer, P(present | c) × the product of the chosen values' probabilities.
+    None when the patient did not know (the finding carries nothing).
+    """
+    ev = engine.kb.evidences[code]
+    present = is_present(ev, value)
+    if present is None:
+        return None
+    rates: FloatArray = np.asarray(engine.p_present[:, engine.kb.evidence_index[code]])
+    value_probs = engine.model.value_probs.get(code)
+    if not present or value_probs is None or ev.kind is EvidenceKind.BINARY:
+        return rates
+    index = engine.value_index[code]
+    picked = value if isinstance(value, list) else [value]
+    chosen = [index[v] for v in picked if isinstance(v, (str, int)) and v in index]
+    if not chosen:
+        return rates
+    return np.asarray(rates * np.prod(value_probs[:, chosen], axis=1))
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """One informative finding with what every condition's model says of it."""
+
+    code: str
+    finding: str
+    answer: str
+    """"present", "absent" or "value" (a categorical or multi-choice answer): see rate_clause."""
+    loglik: FloatArray
+    rates: FloatArray
+
+
+def explain_differential(
+    engine: BayesEngine,
+    view: ConsultationView,
+    posterior: FloatArray,
+    differential: Sequence[RankedCondition],
+    phrase: Phrase,
+    top_k: int = 5,
+) -> list[ConditionExplanation]:
+    """For each of the ``top_k`` leading conditions, its supporting and opposing findings with
+    their rates against the condition it is compared with, and a note when nothing moved it."""
+    kb = engine.kb
+    answered = [
+        _Answered(code, phrase(code, value), _answer_kind(engine, code, value), w, r)
+        for code, value in view.findings.items()
+        if (w := engine.finding_loglik(code, value)) is not None
+        and (r := answer_rates(engine, code, value)) is not None
+    ]
+    result = []
+    for rank, ranked in enumerate(differential[:top_k]):
+        rival = _rival(differential, rank)
+        pair = (kb.condition_index[ranked.name], kb.condition_index[rival] if rival else None)
+        effects = [_effect(a, posterior, pair, (ranked.name, rival)) for a in answered]
+        raised, lowered = _select(effects)
+        cond = kb.conditions[ranked.name]
+        result.append(
+            ConditionExplanation(
+                name=ranked.name,
+                probability=ranked.probability,
+                icd10=cond.icd10,
+                severity=cond.severity,
+                raised_by=raised,
+                lowered_by=lowered,
+                compared_with=rival,
+                note=_note(view, ranked.name, raised or lowered),
+            )
+        )
+    return result
+
+
+def _answer_kind(engine: BayesEngine, code: str, value: FindingValue) -> str:
+    ev = engine.kb.evidences[code]
+    if not is_present(ev, value):
+        return "absent"
+    return "present" if ev.kind is EvidenceKind.BINARY else "value"
+
+
+def _rival(differential: Sequence[RankedCondition], rank: int) -> str:
+    """The condition a leading one is compared with: the runner-up for the leader, the leader
+    for every other; empty when the differential holds one condition."""
+    if rank == 0:
+        return differential[1].name if len(differential) > 1 else ""
+    return differential[0].name
+
+
+def _effect(
+    answer: _Answered,
+    posterior: FloatArray,
+    pair: tuple[int, int | None],
+    names: tuple[str, str],
+) -> FindingEffect:
+    ci, ri = pair
+    weight = log_ratio_against_rest(answer.loglik, posterior, ci)
+    this_rate = float(answer.rates[ci])
+    other_rate = float(answer.rates[ri]) if ri is not None else None
+    rest_rate = _rest_mean(answer.rates, posterior, ci)
+    # The runner-up alone does not explain the side the finding is on when the comparison with
+    # it points the other way (or nowhere): then the rest of the differential is quoted too.
+    with_rest = ri is None or float(answer.loglik[ci] - answer.loglik[ri]) * weight <= 1e-9
+    clause = rate_clause(
+        answer=answer.answer,
+        this=(names[0], this_rate),
+        other=(names[1], other_rate) if other_rate is not None else None,
+        rest=rest_rate if with_rest else None,
+    )
+    return FindingEffect(
+        code=answer.code,
+        statement=f"{answer.finding} — {clause}",
+        weight=round(weight, 3),
+        finding=answer.finding,
+        present=answer.answer != "absent",
+        this_rate=round(this_rate, 4),
+        other_rate=None if other_rate is None else round(other_rate, 4),
+        compared_with=names[1],
+        rest_rate=None if rest_rate is None else round(rest_rate, 4),
+    )
+
+
+def rate_clause(
+    answer: str,
+    this: tuple[str, float],
+    other: tuple[str, float] | None,
+    rest: float | None,
+) -> str:
+    """The rates behind one finding, in words: 'present in 92 % of Flu patients vs 34 % of
+    Pneumonia'; for an absent finding listed in support, why: 'seen in only 3 % of Migraine
+    patients but 80 % of Flu, so its absence points to Migraine'.
+
+    ``answer`` is "present" (yes), "absent" (no, or the default value) or "value" (a
+    categorical or multi-choice answer, whose own probability the rates are)."""
+    name, rate = this
+    lower = other is not None and rate < other[1]
+    only = "only " if lower else ""
+    versus = f" vs {percent(other[1])} of {other[0]}" if other else ""
+    if answer == "present":
+        text = f"present in {only}{percent(rate)} of {name} patients{versus}"
+    elif answer == "value":
+        text = f"answered so by {only}{percent(rate)} of {name} patients{versus}"
+    elif lower and other:
+        text = (
+            f"seen in only {percent(rate)} of {name} patients but {percent(other[1])} of "
+            f"{other[0]}, so its absence points to {name}"
+        )
+    else:
+        text = f"absent although seen in {percent(rate)} of {name} patients{versus}"
+    if rest is not None:
+        text += f"; {percent(rest)} across the rest of the differential"
+    return text
+
+
+def percent(rate: float) -> str:
+    """A rate as a clinician reads it: whole percents, '<1 %' and '>99 %' at the edges."""
+    if rate < 0.005:
+        return "<1 %"
+    if rate > 0.995:
+        return ">99 %"
+    return f"{rate * 100:.0f} %"
+
+
+def _select(effects: list[FindingEffect]) -> tuple[list[FindingEffect], list[FindingEffect]]:
+    """The findings for and against, strongest first; when none passes the weight cut, the
+    strongest that moved the condition at all, so an explanation is never empty when answers
+    moved the differential."""
+    listed = [e for e in effects if abs(e.weight) > WEIGHT_CUT]
+    if not listed:
+        moved = [e for e in effects if e.weight != 0]
+        listed = sorted(moved, key=lambda e: abs(e.weight), reverse=True)[:FALLBACK_EFFECTS]
+    listed.sort(key=lambda e: e.weight, reverse=True)
+    raised = [e for e in listed if e.weight > 0][:MAX_EFFECTS]
+    lowered = [e for e in reversed(listed) if e.weight < 0][:MAX_EFFECTS]
+    return raised, lowered
+
+
+def _note(view: ConsultationView, name: str, any_effect: Sequence[FindingEffect]) -> str:
+    """Said plainly when no finding is listed: why the explanation is empty."""
+    if any_effect:
+        return ""
+    if not view.findings:
+        return "No answers yet."
+    if not view.asked:
+        return "No answers yet beyond the complaint."
+    return f"None of the answers so far tells {name} apart from the rest of the differential."
+
+
+def log_ratio_against_rest(loglik: FloatArray, posterior: FloatArray, ci: int) -> float:
+    """log P(f | c) − log P(f | not c), "not c" being the posterior-weighted other conditions."""
+    rest = posterior.copy()
+    rest[ci] = 0.0
+    total = rest.sum()
+    if total <= 0:
+        return 0.0
+    log_rest = float(np.log(np.dot(rest / total, np.exp(loglik))))
+    return float(loglik[ci]) - log_rest
+
+
+def _rest_mean(rates: FloatArray, posterior: FloatArray, ci: int) -> float | None:
+    rest = posterior.copy()
+    rest[ci] = 0.0
+    total = rest.sum()
+    return float(np.dot(rest / total, rates)) if total > 0 else None
