@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agent.engine.bayes import BayesEngine
-from agent.engine.explain import percent, rate_clause
+from agent.engine.explain import Rates, percent, rate_clause
 from agent.engine.likelihood import structural_model
 from agent.engine.roles import BayesDiagnoser
 from agent.findings import FindingValue
@@ -36,6 +36,7 @@ def diagnoser_with(
         p_present[:, kb.evidence_index[code]] = column
     model.p_present = p_present
     model.value_probs = {**model.value_probs, "E_7": np.array(TRAVEL_VALUES)}
+    model.source = "hand-set rates, as if counted on records"
     return BayesDiagnoser(BayesEngine(kb, model))
 
 
@@ -81,14 +82,12 @@ def test_a_no_in_support_says_why(diagnoser: BayesDiagnoser) -> None:
     assert no_fever.present is False
     assert no_fever.statement == (
         "Do you have a fever: no — seen in only 2 % of Migraine patients but 34 % of "
-        "Pneumonia, so its absence points to Migraine"
+        "Pneumonia, so its absence speaks for Migraine"
     )
     for explanation in explain(diagnoser, {"E_1": False, "E_3": True}):
         for effect in explanation.raised_by:
             if effect.present is False:  # every 'no' listed in support says why
-                assert "so its absence points to" in effect.statement or "across the rest" in (
-                    effect.statement
-                )
+                assert effect.statement.endswith(f"so its absence speaks for {explanation.name}")
 
 
 def test_a_categorical_answer_quotes_the_value_probability(diagnoser: BayesDiagnoser) -> None:
@@ -96,15 +95,32 @@ def test_a_categorical_answer_quotes_the_value_probability(diagnoser: BayesDiagn
     travel = next(e for e in measles.raised_by if e.code == "E_7")
     # Measles: 60 % travel × 90 % of them to Africa = 54 %; Flu: 5 % × 60 % = 3 %.
     assert travel.this_rate == pytest.approx(0.54) and travel.other_rate == pytest.approx(0.03)
-    assert "answered so by 54 % of Measles patients vs 3 % of Flu" in travel.statement
+    assert "this answer seen in 54 % of Measles patients vs 3 % of Flu" in travel.statement
 
 
 def test_the_rest_is_quoted_when_the_runner_up_does_not_explain_the_side() -> None:
-    assert rate_clause("present", ("Flu", 0.5), ("Pneumonia", 0.6), 0.1) == (
+    against = Rates("Flu", 0.5, "Pneumonia", 0.6, rest=0.1, supports=True)
+    assert rate_clause("present", against) == (
         "present in only 50 % of Flu patients vs 60 % of Pneumonia; "
         "10 % across the rest of the differential"
     )
+    tie = Rates("Anemia", 0.001, "SLE", 0.002, rest=0.18, supports=True)
+    assert rate_clause("absent", tie) == (
+        "seen in <1 % of Anemia patients and <1 % of SLE, but 18 % across the rest of the "
+        "differential, so its absence speaks for Anemia"
+    )
     assert [percent(r) for r in (0.001, 0.034, 0.999)] == ["<1 %", "3 %", ">99 %"]
+
+
+def test_structural_rates_are_expected_not_seen(mini_kb: KnowledgeBase) -> None:
+    structural = BayesDiagnoser(BayesEngine(mini_kb, structural_model(mini_kb)))
+    statements = [
+        e.statement
+        for explanation in explain(structural, {"E_8": True, "E_1": False})
+        for e in explanation.raised_by + explanation.lowered_by
+    ]
+    assert statements and all("expected in" in s for s in statements)
+    assert not any("seen in" in s or "present in" in s for s in statements)
 
 
 def test_weak_findings_are_shown_rather_than_nothing(mini_kb: KnowledgeBase) -> None:

@@ -29,6 +29,9 @@ MAX_EFFECTS = 5
 FALLBACK_EFFECTS = 3
 """When no finding passes the cut, this many of the strongest are shown anyway."""
 
+STRUCTURAL_SOURCE = "structural"
+"""``LikelihoodModel.source`` of the model built from the knowledge base alone (no records)."""
+
 Phrase = Callable[[str, FindingValue], str]
 """Words a finding as 'question: answer', e.g. 'Do you have a fever: yes'."""
 
@@ -80,6 +83,7 @@ def explain_differential(
     """For each of the ``top_k`` leading conditions, its supporting and opposing findings with
     their rates against the condition it is compared with, and a note when nothing moved it."""
     kb = engine.kb
+    observed = engine.model.source != STRUCTURAL_SOURCE
     answered = [
         _Answered(code, phrase(code, value), _answer_kind(engine, code, value), w, r)
         for code, value in view.findings.items()
@@ -90,7 +94,8 @@ def explain_differential(
     for rank, ranked in enumerate(differential[:top_k]):
         rival = _rival(differential, rank)
         pair = (kb.condition_index[ranked.name], kb.condition_index[rival] if rival else None)
-        effects = [_effect(a, posterior, pair, (ranked.name, rival)) for a in answered]
+        names = (ranked.name, rival)
+        effects = [_effect(a, posterior, pair, names, observed) for a in answered]
         raised, lowered = _select(effects)
         cond = kb.conditions[ranked.name]
         result.append(
@@ -128,6 +133,7 @@ def _effect(
     posterior: FloatArray,
     pair: tuple[int, int | None],
     names: tuple[str, str],
+    observed: bool,
 ) -> FindingEffect:
     ci, ri = pair
     weight = log_ratio_against_rest(answer.loglik, posterior, ci)
@@ -137,12 +143,16 @@ def _effect(
     # The runner-up alone does not explain the side the finding is on when the comparison with
     # it points the other way (or nowhere): then the rest of the differential is quoted too.
     with_rest = ri is None or float(answer.loglik[ci] - answer.loglik[ri]) * weight <= 1e-9
-    clause = rate_clause(
-        answer=answer.answer,
-        this=(names[0], this_rate),
-        other=(names[1], other_rate) if other_rate is not None else None,
+    rates = Rates(
+        name=names[0],
+        rate=this_rate,
+        other_name=names[1],
+        other=other_rate,
         rest=rest_rate if with_rest else None,
+        supports=weight > 0,
+        observed=observed,
     )
+    clause = rate_clause(answer.answer, rates)
     return FindingEffect(
         code=answer.code,
         statement=f"{answer.finding} — {clause}",
@@ -156,35 +166,53 @@ def _effect(
     )
 
 
-def rate_clause(
-    answer: str,
-    this: tuple[str, float],
-    other: tuple[str, float] | None,
-    rest: float | None,
-) -> str:
+@dataclass(frozen=True)
+class Rates:
+    """What one statement quotes: the finding's rate in the condition explained, in the one it
+    is compared with (None without one), across the rest of the differential (None unless the
+    comparison alone does not explain the side), and which side the finding is on."""
+
+    name: str
+    rate: float
+    other_name: str
+    other: float | None
+    rest: float | None
+    supports: bool
+    observed: bool = True
+    """Rates counted on patient records (a fitted model); False for the structural model, whose
+    rates are a priori estimates: then they are 'expected', not 'seen'."""
+
+
+def rate_clause(answer: str, r: Rates) -> str:
     """The rates behind one finding, in words: 'present in 92 % of Flu patients vs 34 % of
     Pneumonia'; for an absent finding listed in support, why: 'seen in only 3 % of Migraine
-    patients but 80 % of Flu, so its absence points to Migraine'.
+    patients but 80 % of Flu, so its absence speaks for Migraine'.
 
     ``answer`` is "present" (yes), "absent" (no, or the default value) or "value" (a
     categorical or multi-choice answer, whose own probability the rates are)."""
-    name, rate = this
-    lower = other is not None and rate < other[1]
+    same = r.other is not None and percent(r.rate) == percent(r.other)
+    lower = r.other is not None and not same and r.rate < r.other
     only = "only " if lower else ""
-    versus = f" vs {percent(other[1])} of {other[0]}" if other else ""
-    if answer == "present":
-        text = f"present in {only}{percent(rate)} of {name} patients{versus}"
-    elif answer == "value":
-        text = f"answered so by {only}{percent(rate)} of {name} patients{versus}"
-    elif lower and other:
-        text = (
-            f"seen in only {percent(rate)} of {name} patients but {percent(other[1])} of "
-            f"{other[0]}, so its absence points to {name}"
-        )
+    seen = "seen in" if r.observed else "expected in"
+    this = f"{only}{percent(r.rate)} of {r.name} patients"
+    if r.other is None:
+        other = ""
     else:
-        text = f"absent although seen in {percent(rate)} of {name} patients{versus}"
-    if rest is not None:
-        text += f"; {percent(rest)} across the rest of the differential"
+        joint = "and" if same else "but" if lower and answer == "absent" else "vs"
+        other = f" {joint} {percent(r.other)} of {r.other_name}"
+    if answer == "present":
+        text = f"{'present' if r.observed else 'expected'} in {this}{other}"
+    elif answer == "value":
+        text = f"this answer {seen} {this}{other}"
+    elif r.supports:
+        text = f"{seen} {this}{other}"
+    else:
+        text = f"absent although {seen} {this}{other}"
+    if r.rest is not None:
+        joint = ", but" if answer == "absent" and r.supports and r.rest > r.rate else ";"
+        text += f"{joint} {percent(r.rest)} across the rest of the differential"
+    if answer == "absent" and r.supports:
+        text += f", so its absence speaks for {r.name}"
     return text
 
 
