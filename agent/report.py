@@ -144,10 +144,12 @@ def to_markdown(
     for exp in report.explanations:
         icd = f", ICD-10 {exp.icd10.upper()}" if exp.icd10 else ""  # the release mixes cases
         lines.append(f"### {exp.name} ({exp.probability:.1%}{icd})")
-        if exp.raised_by:
-            lines.append("- For: " + "; ".join(e.statement for e in exp.raised_by))
-        if exp.lowered_by:
-            lines.append("- Against: " + "; ".join(e.statement for e in exp.lowered_by))
+        if exp.compared_with:
+            lines.append(f"- Compared with: {exp.compared_with}")
+        if exp.note:
+            lines.append(f"- {exp.note}")
+        lines += [f"- For: {e.statement}" for e in exp.raised_by]
+        lines += [f"- Against: {e.statement}" for e in exp.lowered_by]
         if exp.not_yet_asked:
             lines.append("- Not yet asked: " + "; ".join(exp.not_yet_asked))
         lines.append("")

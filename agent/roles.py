@@ -59,8 +59,23 @@ class FindingEffect(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str
-    statement: str = Field(description="The finding in plain English, e.g. 'fever: yes'.")
+    statement: str = Field(
+        description="The finding in plain English with the rates behind it, e.g. 'Do you have a "
+        "fever: yes — present in 92 % of Flu patients vs 34 % of Pneumonia'."
+    )
     weight: float = Field(description="Natural-log likelihood ratio; > 0 raised the condition.")
+    finding: str = Field(default="", description="The answer alone, e.g. 'fever: yes'.")
+    present: bool | None = Field(default=None, description="Whether the answer says it is there.")
+    this_rate: float | None = Field(
+        default=None, description="How often the finding (or this answer) is seen in the condition."
+    )
+    other_rate: float | None = Field(
+        default=None, description="The same rate in the condition it is compared with."
+    )
+    compared_with: str = Field(default="", description="That condition: runner-up or leader.")
+    rest_rate: float | None = Field(
+        default=None, description="The rate across the rest of the differential, weighted."
+    )
 
 
 class ConditionExplanation(BaseModel):
@@ -79,6 +94,10 @@ class ConditionExplanation(BaseModel):
         default_factory=list,
         description="The condition's hallmark findings nobody has asked about yet (HPO).",
     )
+    compared_with: str = Field(
+        default="", description="The runner-up for the leading condition; the leader for others."
+    )
+    note: str = Field(default="", description="Why no finding is listed, when none is.")
 
 
 class Passage(BaseModel):

@@ -262,8 +262,8 @@ def test_explain_signs(diagnoser: BayesDiagnoser):
     measles = explanations["Measles"]
     assert [e.code for e in measles.raised_by] == ["E_8"]  # rash speaks for Measles
     assert [e.code for e in measles.lowered_by] == ["E_1"]  # no fever speaks against it
-    assert measles.raised_by[0].statement == "Do you have a rash on your skin: yes"
-    assert measles.lowered_by[0].statement == "Do you have a fever: no"
+    assert measles.raised_by[0].finding == "Do you have a rash on your skin: yes"
+    assert measles.lowered_by[0].finding == "Do you have a fever: no"
     migraine = explanations["Migraine"]
     assert [e.code for e in migraine.raised_by] == ["E_1"]  # only Migraine lacks fever
     assert [e.code for e in migraine.lowered_by] == ["E_8"]

@@ -110,6 +110,9 @@ def test_a_whole_consultation_by_buttons_and_by_text(app_env: Path) -> None:
     assert report.transcript[0].question == first and report.transcript[0].value is False
     assert at.expander[0].label.startswith(report.differential[0].name)
     assert {"**For**", "**Against**"} <= {m.value for m in at.markdown}
+    runner_up = report.differential[1].name
+    assert f"Compared with {runner_up}" in {c.value for c in at.caption}
+    assert not any("nothing in particular" in c.value for c in at.caption)
     downloads = [d.proto.label for d in at.get("download_button")]
     assert downloads == ["Download the report (Markdown)", "Printable report (HTML)"]
     assert "# Differential diagnosis report" in facade_of(at).markdown()

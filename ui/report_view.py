@@ -73,17 +73,21 @@ def _render_explanation(
         elif exp.icd10 or exp.severity:
             icd = exp.icd10.upper() or "—"  # the DDXPlus release mixes "a15" and "J02.9"
             st.caption(f"ICD-10 {icd} · severity {exp.severity} (1 = most severe)")
+        if exp.compared_with:
+            st.caption(f"Compared with {exp.compared_with}")
+        if exp.note:
+            st.caption(exp.note)
         pro, con = st.columns(2)
-        present_first = sorted(exp.raised_by, key=lambda e: not e.statement.endswith(": yes"))
-        for column, heading, effects in (
-            (pro, headings[0], present_first),
-            (con, headings[1], exp.lowered_by),
+        present_first = sorted(exp.raised_by, key=lambda e: e.present is False)
+        for column, heading, effects, side in (
+            (pro, headings[0], present_first, "for"),
+            (con, headings[1], exp.lowered_by, "against"),
         ):
             column.markdown(f"**{heading}**")
             for effect in effects:
                 column.markdown(f"- {effect.statement}")
-            if not effects:
-                column.caption("nothing in particular")
+            if not effects and not exp.note:
+                column.caption(f"no answer so far speaks {side} it")
         if exp.not_yet_asked:
             st.markdown(f"**{headings[2]}:** " + "; ".join(exp.not_yet_asked))
 

@@ -10,13 +10,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent.engine.bayes import BayesEngine, PatientTables
+from agent.engine.explain import explain_differential
 from agent.engine.gain import Criterion, expected_gain
 from agent.engine.likelihood import FloatArray
 from agent.findings import FindingValue, choices, is_present
 from agent.roles import (
     ConditionExplanation,
     ConsultationView,
-    FindingEffect,
     Question,
     RankedCondition,
 )
@@ -102,58 +102,15 @@ class BayesDiagnoser:
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int = 5
     ) -> list[ConditionExplanation]:
-        """For each leading condition, the findings that raised and lowered it most.
-
-        A finding's weight for condition c is log P(f|c) − log P(f|not c), where "not c" is the
-        posterior-weighted mixture of the other conditions: how strongly the finding speaks for
-        c against the rest of the differential.
-        """
-        posterior = self.posterior(view)
-        tables = self.engine.tables(view.age, view.sex)
-        weights = {
-            code: (value, w)
-            for code, value in view.findings.items()
-            if (w := self.engine.finding_loglik(code, value, view.findings, tables)) is not None
-        }
-        result = []
-        for ranked in differential[:top_k]:
-            ci = self.kb.condition_index[ranked.name]
-            effects = [
-                FindingEffect(
-                    code=code,
-                    statement=self._statement(code, value),
-                    weight=round(_log_ratio_against_rest(w, posterior, ci), 3),
-                )
-                for code, (value, w) in weights.items()
-            ]
-            effects = [e for e in effects if abs(e.weight) > 0.05]
-            effects.sort(key=lambda e: e.weight, reverse=True)
-            cond = self.kb.conditions[ranked.name]
-            result.append(
-                ConditionExplanation(
-                    name=ranked.name,
-                    probability=ranked.probability,
-                    icd10=cond.icd10,
-                    severity=cond.severity,
-                    raised_by=[e for e in effects if e.weight > 0][:5],
-                    lowered_by=[e for e in reversed(effects) if e.weight < 0][:5],
-                )
-            )
-        return result
+        """For each leading condition, the findings that raised and lowered it most, with the
+        rates behind them compared with the runner-up (see :mod:`agent.engine.explain`)."""
+        return explain_differential(
+            self.engine, view, self.posterior(view), differential, self._statement, top_k
+        )
 
     def _statement(self, code: str, value: FindingValue) -> str:
         question = self.kb.evidences[code].question.rstrip("?")
         return f"{question}: {phrase_answer(self.kb, code, value).rstrip('.').lower()}"
-
-
-def _log_ratio_against_rest(loglik: FloatArray, posterior: FloatArray, ci: int) -> float:
-    rest = posterior.copy()
-    rest[ci] = 0.0
-    total = rest.sum()
-    if total <= 0:
-        return 0.0
-    log_rest = float(np.log(np.dot(rest / total, np.exp(loglik))))
-    return float(loglik[ci]) - log_rest
 
 
 @dataclass(frozen=True)

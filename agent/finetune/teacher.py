@@ -96,7 +96,7 @@ def _differential(
     explanations = teacher.diagnoser.explain(view, listed, len(listed))
     diagnoses = []
     for item in explanations:
-        support = [effect.statement for effect in item.raised_by[:REASONS_PER_DIAGNOSIS]]
+        support = [e.finding or e.statement for e in item.raised_by[:REASONS_PER_DIAGNOSIS]]
         reason = "; ".join(support) if support else "no finding speaks strongly for it"
         diagnoses.append(RankedDiagnosis(name=item.name, reason=reason))
     top = listed[0]

@@ -136,6 +136,7 @@ class PhenotypeDiagnoser:
                 FindingEffect(
                     code=self.kb.term_ids[t],
                     statement=f"{self.kb.term_names[t]}: {'yes' if yes else 'no'}",
+                    present=yes,
                     weight=round(float(weights[d]), 3),
                 )
                 for t, yes, weights in effects
