@@ -139,6 +139,8 @@ def to_markdown(
         lines += [f"**Urgent: consider {', '.join(report.urgent)} (severe, not ruled out).**", ""]
     lines += ["## Differential diagnosis", ""]
     lines += _differential(report, references or {})
+    if report.differential_list:
+        lines += ["**Consider:** " + consider_line(report), ""]
     if report.rationale:
         lines += [f"Rationale: {report.rationale}", ""]
     for exp in report.explanations:
@@ -167,6 +169,12 @@ def to_markdown(
         lines.append("")
     lines += ["---", "", f"_{report.disclaimer}_"]
     return "\n".join(lines) + "\n"
+
+
+def consider_line(report: FinalReport) -> str:
+    """The differential list (conditions to keep in mind, not only the probable ones) in one
+    line, each with its posterior so a clinician sees which are alternatives, not leaders."""
+    return "; ".join(f"{c.name} ({c.probability:.0%})" for c in report.differential_list)
 
 
 def _patient(report: FinalReport, summary: PatientSummary) -> list[str]:

@@ -164,3 +164,34 @@ def test_report_lists_the_statements_and_never_nothing_in_particular(
     assert "- Compared with: Pneumonia" in markdown and "- Compared with: Flu" in markdown
     assert "- For: Do you have a fever: yes — present in 92 % of Flu patients" in markdown
     assert "nothing in particular" not in markdown
+
+
+def test_the_report_names_the_conditions_to_consider_with_their_probabilities(
+    diagnoser: BayesDiagnoser,
+) -> None:
+    from agent.report import ListedCondition
+
+    view = ConsultationView(
+        age=None, sex=None, findings={"E_1": True}, asked=[], differential=[], max_questions=5
+    )
+    ranked = diagnoser.diagnose(view)
+    listed = [
+        ListedCondition(name=r.name, weight=0.9 - 0.1 * i, probability=r.probability)
+        for i, r in enumerate(ranked[:2])
+    ]
+    report = FinalReport(
+        differential=ranked,
+        explanations=[],
+        urgent=[],
+        questions_asked=0,
+        stop_reason="test",
+        transcript=[],
+        findings={"E_1": True},
+        history=[],
+        differential_list=listed,
+    )
+    line = next(x for x in to_markdown(report).splitlines() if x.startswith("**Consider:**"))
+    for item in listed:
+        assert f"{item.name} ({item.probability:.0%})" in line
+    no_list = report.model_copy(update={"differential_list": []})
+    assert "Consider" not in to_markdown(no_list)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from agent.report import FinalReport
+from agent.report import FinalReport, consider_line
 from agent.roles import ConditionExplanation
 from ui.charts import differential_chart
 from ui.facade import ConsultFacade
@@ -44,6 +44,9 @@ def render_report(facade: ConsultFacade) -> None:
             facade.differential, report.urgent, label_limit=200 if rare else 260
         )
         st.vega_lite_chart(spec, width="stretch")
+        if report.differential_list:
+            st.markdown("**Consider**")
+            st.caption(consider_line(report))
     references = facade.references()
     with details:
         for i, explanation in enumerate(report.explanations):
