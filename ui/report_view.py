@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from agent.report import FinalReport, consider_line
-from agent.roles import ConditionExplanation
+from agent.roles import ConditionExplanation, FindingEffect
 from ui.charts import differential_chart
 from ui.facade import ConsultFacade
 
@@ -88,11 +88,19 @@ def _render_explanation(
         ):
             column.markdown(f"**{heading}**")
             for effect in effects:
-                column.markdown(f"- {effect.statement}")
+                column.markdown(f"- {_emphasised(effect)}")
             if not effects and not exp.note:
                 column.caption(f"no answer so far speaks {side} it")
         if exp.not_yet_asked:
             st.markdown(f"**{headings[2]}:** " + "; ".join(exp.not_yet_asked))
+
+
+def _emphasised(effect: FindingEffect) -> str:
+    """The statement with its answer in bold, so the eye finds the findings before the rates."""
+    finding = effect.finding
+    if finding and effect.statement.startswith(finding):
+        return f"**{finding}**{effect.statement[len(finding) :]}"
+    return effect.statement
 
 
 def _render_transcript(report: FinalReport) -> None:
