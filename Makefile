@@ -53,16 +53,23 @@ unit: install browser
 # What CI runs (.ci/run): style, types, then the whole suite.
 test: lint typecheck unit
 
-# The figures of BENCHMARKS.md: DDXPlus dev patients at 10 and 20 questions and full profile,
-# then the side-by-side report and the accuracy plot. DDX_DATA_DIR must hold ddxplus/.
+# The figures of BENCHMARKS.md: DDXPlus dev patients at 10 and 20 questions and full profile with
+# the shipped model, the same with the structural model, then the side-by-side report, the
+# accuracy plot and the differential list's size/DDF1 frontier. DDX_DATA_DIR must hold ddxplus/.
 BENCH_PATIENTS ?= $${DDX_DATA_DIR:-data}/ddxplus/dev_patients.csv
 BENCH_OUT ?= runs/bench
+BENCH_EVAL = $(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --workers 2
 bench: install
 	rm -rf $(BENCH_OUT)
-	$(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --questions 10 --workers 2 --out $(BENCH_OUT)/q10
-	$(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --questions 20 --workers 2 --out $(BENCH_OUT)/q20
-	$(BIN)/ddx eval ddxplus --patients $(BENCH_PATIENTS) --full-profile --workers 2 --out $(BENCH_OUT)/full
-	$(BIN)/ddx eval report $(BENCH_OUT)/q10 $(BENCH_OUT)/q20 $(BENCH_OUT)/full --plot $(BENCH_OUT)/accuracy.png
+	$(BENCH_EVAL) --questions 10 --out $(BENCH_OUT)/q10
+	$(BENCH_EVAL) --questions 20 --out $(BENCH_OUT)/q20
+	$(BENCH_EVAL) --full-profile --out $(BENCH_OUT)/full
+	$(BENCH_EVAL) --questions 10 --model structural --out $(BENCH_OUT)/structural-q10
+	$(BENCH_EVAL) --questions 20 --model structural --out $(BENCH_OUT)/structural-q20
+	$(BENCH_EVAL) --full-profile --model structural --out $(BENCH_OUT)/structural-full
+	$(BIN)/ddx eval report $(BENCH_OUT)/q10 $(BENCH_OUT)/q20 $(BENCH_OUT)/full \
+		$(BENCH_OUT)/structural-q10 $(BENCH_OUT)/structural-q20 $(BENCH_OUT)/structural-full \
+		--plot $(BENCH_OUT)/accuracy.png --frontier $(BENCH_OUT)/frontier.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

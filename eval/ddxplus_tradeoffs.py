@@ -86,6 +86,9 @@ class UrgentPoint:
     """Share of non-severe truths that end with a banner."""
     recall: float
     """Share of severe truths that end flagged themselves."""
+    intake_banner_rate: float
+    """Share of non-severe truths with a banner right after the intake (before any question):
+    what a person sees at question 1."""
 
 
 def urgent_tradeoff(
@@ -96,22 +99,25 @@ def urgent_tradeoff(
     points = []
     benign = [c for c in cases if c.severity > URGENT_SEVERITY]
     severe = [c for c in cases if c.severity <= URGENT_SEVERITY]
+
+    def flagged(pairs: Sequence[tuple[str, float]], threshold: float) -> set[str]:
+        return {n for n, p in pairs if p >= threshold and severity.get(n, 5) <= URGENT_SEVERITY}
+
+    def at_intake(case: CaseResult) -> Sequence[tuple[str, float]]:
+        first = min(case.steps, key=lambda s: s.questions, default=None)
+        return first.top if first is not None else case.differential
+
     for t in thresholds:
-
-        def flagged(case: CaseResult, threshold: float = t) -> set[str]:
-            return {
-                n
-                for n, p in case.differential
-                if p >= threshold and severity.get(n, 5) <= URGENT_SEVERITY
-            }
-
         points.append(
             UrgentPoint(
                 threshold=t,
-                banner_rate=float(np.mean([bool(flagged(c)) for c in benign])) if benign else 0.0,
-                recall=float(np.mean([c.pathology in flagged(c) for c in severe]))
-                if severe
-                else 0.0,
+                banner_rate=_share([bool(flagged(c.differential, t)) for c in benign]),
+                recall=_share([c.pathology in flagged(c.differential, t) for c in severe]),
+                intake_banner_rate=_share([bool(flagged(at_intake(c), t)) for c in benign]),
             )
         )
     return points
+
+
+def _share(flags: Sequence[bool]) -> float:
+    return float(np.mean(flags)) if flags else 0.0

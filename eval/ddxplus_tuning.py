@@ -138,7 +138,7 @@ def _sweep_configs(sweep: str) -> list[Config]:
     if sweep == "leak":
         return [
             Config(f"leak={v:g}", replace(base, fit=replace(fit, leak=v)))
-            for v in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+            for v in (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 1e-2)
         ]
     if sweep == "values":
         return [

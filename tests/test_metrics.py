@@ -312,3 +312,4 @@ def test_urgent_tradeoff_per_threshold() -> None:
     loose, strict = urgent_tradeoff(cases, severity, (0.01, 0.05))
     assert (loose.banner_rate, loose.recall) == (1.0, 1.0)
     assert (strict.banner_rate, strict.recall) == (0.0, 1.0)
+    assert strict.intake_banner_rate == 0.0  # no snapshot: the final differential stands in

@@ -13,6 +13,7 @@ from agent.context import ConsultContext
 from agent.graph import builder
 from agent.session import Answer, ConsultationSession, Turn
 from agent.state import CaseIntake
+from retrieval.ddxplus_kb import KnowledgeBase
 
 
 def memory_session(ctx: ConsultContext) -> ConsultationSession:
@@ -175,3 +176,25 @@ def test_start_returns_the_report_when_nothing_is_asked(
     assert turn.report.questions_asked == 0
     expected = "question budget reached" if budget == 0 else "confident"
     assert turn.report.stop_reason == expected
+
+
+def test_a_batch_session_consults_exactly_like_a_front_end_session(
+    mini_context: ConsultContext, mini_kb: KnowledgeBase, mini_patients_csv: Path
+) -> None:
+    # The batch session runs LangGraph's background saves inline and saves only at exit; the
+    # consultation itself must not change.
+    from agent.session import batch_session
+    from simulator.ddxplus_patient import SimulatedPatient
+    from simulator.records import load_patients
+
+    front = memory_session(mini_context)
+    batch = batch_session(mini_context)
+    asked = 0
+    for record in load_patients(mini_kb, mini_patients_csv).records:
+        patient = SimulatedPatient(mini_kb, record)
+        intake = CaseIntake(age=record.age, sex=record.sex, findings=patient.intake())
+        a = front.consult_to_end(record.case_id, intake, patient.answer)
+        b = batch.consult_to_end(record.case_id, intake, patient.answer)
+        assert a.model_dump() == b.model_dump()
+        asked += a.questions_asked
+    assert asked > 0

@@ -32,7 +32,11 @@ def ddxplus(
     ),
     confidence: float | None = bench_options.CONFIDENCE,
     model: Path | None = typer.Option(
-        None, "--model", help="Likelihood model fitted with `ddx kb fit` (default: structural)."
+        None,
+        "--model",
+        help="'structural' (no data) or a model file from `ddx kb fit` [default: the shipped "
+        "model fitted on the train split].",
+        show_default=False,
     ),
     doctor: str | None = llm_options.DOCTOR,
     diagnoser: str | None = llm_options.DIAGNOSER,
@@ -151,11 +155,16 @@ def report(
     plot: Path = typer.Option(
         Path("accuracy_vs_questions.png"), "--plot", help="Where to write the accuracy plot."
     ),
+    frontier: Path | None = typer.Option(
+        None,
+        "--frontier",
+        help="Also plot the differential list's size against its DDF1 to this PNG.",
+    ),
 ) -> None:
     """Print runs side by side and plot accuracy (GTPA@1) against the question budget.
 
     DDXPlus and RareBench runs both print; only DDXPlus runs with their cases.jsonl have a
-    curve.
+    curve. With --frontier, the list-size / DDF1 trade-off of the runs' differential lists.
     """
     from rich.console import Console
 
@@ -169,3 +178,7 @@ def report(
         typer.echo(f"wrote {plot_accuracy_curves(loaded, plot)}")
     else:
         typer.echo("no accuracy plot: it needs a DDXPlus run's cases.jsonl")
+    if frontier is not None:
+        from eval.frontier_plot import plot_list_frontier
+
+        typer.echo(f"wrote {plot_list_frontier(loaded, frontier)}")

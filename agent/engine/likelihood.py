@@ -19,6 +19,7 @@ split's statistics, which ships with the package (:mod:`agent.engine.shipped`).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ SEXES = ("M", "F")
 
 
 def age_band(age: int) -> int:
-    return int(np.searchsorted(AGE_BAND_EDGES, age, side="right"))
+    """The band of an age: 0 for under 1, … 7 for 75 and over."""
+    return bisect.bisect_right(AGE_BAND_EDGES, age)
 
 
 @dataclass(frozen=True)
