@@ -39,7 +39,7 @@ PRIOR_FLOOR = 1e-6
 
 @dataclass(frozen=True)
 class FitSettings:
-    leak: float = 1e-4
+    leak: float = 1e-3
     """P(present | c) of a finding never seen with c in the split."""
     value_leak: float = 1e-3
     """P(value | c, present) of a value never seen with c (before renormalising)."""
