@@ -8,9 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-import agent.phenotype.free_text as hpo_free_text
 from agent.phenotype.free_text import (
-    CachedEncoder,
     hpo_labels,
     hpo_matcher,
     read_phenotypes,
@@ -57,21 +55,3 @@ def test_words_ids_and_negation_become_findings(
     unknown = read_phenotypes(mini_hpo_kb, "HP:0000006 HP:1234567", None)
     assert unknown.findings == {} and unknown.unknown_ids == ["HP:0000006", "HP:1234567"]
     assert words_of("HP:0001251, no HP:0000252") == ""
-
-
-def test_label_vectors_are_cached_on_disk(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(hpo_free_text, "CACHE_MIN_TEXTS", 2)
-    calls: list[int] = []
-
-    def counting(texts: Sequence[str]) -> np.ndarray:
-        calls.append(len(texts))
-        return bag_of_words(texts)
-
-    encoder = CachedEncoder(counting, tmp_path, "test")
-    first = encoder(["a b", "c d", "e"])
-    second = CachedEncoder(counting, tmp_path, "test")(["a b", "c d", "e"])
-    assert calls == [3]
-    assert np.array_equal(first, second)
-    encoder(["one"])  # a message: never cached
-    assert calls == [3, 1]
-    assert len(list(tmp_path.glob("vectors-*.npy"))) == 1

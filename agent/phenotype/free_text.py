@@ -9,9 +9,7 @@ texts and the encoder's name.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +17,8 @@ import numpy as np
 
 from agent.findings import Findings
 from agent.free_text import (
+    CachedEncoder,
     ClauseMatch,
-    FloatMatrix,
     FreeTextMatcher,
     LabelledText,
     TextEncoder,
@@ -44,40 +42,11 @@ def hpo_labels(kb: HpoKnowledgeBase) -> list[LabelledText]:
     return labels
 
 
-class CachedEncoder:
-    """An encoder whose large batches are stored as ``.npy`` files under ``folder``."""
-
-    def __init__(self, encoder: TextEncoder, folder: Path, name: str) -> None:
-        self.encoder = encoder
-        self.folder = folder
-        self.name = name
-
-    def __call__(self, texts: Sequence[str]) -> FloatMatrix:
-        if len(texts) < CACHE_MIN_TEXTS:
-            return self.encoder(texts)
-        digest = hashlib.sha256(self.name.encode())
-        for text in texts:
-            digest.update(text.encode() + b"\0")
-        path = self.folder / f"vectors-{digest.hexdigest()[:16]}.npy"
-        if path.is_file():
-            try:
-                vectors: FloatMatrix = np.load(path, allow_pickle=False)
-                if vectors.shape[0] == len(texts):
-                    return vectors
-            except (OSError, ValueError):
-                pass
-        vectors = self.encoder(texts)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            np.save(path, vectors)
-        except OSError:
-            pass  # a read-only cache only means a slower next start
-        return vectors
-
-
 def hpo_matcher(kb: HpoKnowledgeBase, encoder: TextEncoder, cache_dir: Path) -> FreeTextMatcher:
     """The matcher over HPO names and synonyms, label vectors cached under ``cache_dir``."""
-    return FreeTextMatcher(hpo_labels(kb), CachedEncoder(encoder, cache_dir / "hpo", "hpo"))
+    return FreeTextMatcher(
+        hpo_labels(kb), CachedEncoder(encoder, cache_dir / "hpo", "hpo", min_texts=CACHE_MIN_TEXTS)
+    )
 
 
 @dataclass
