@@ -159,6 +159,10 @@ def _sweep_configs(sweep: str) -> list[Config]:
             ),
             Config("expected error reduction", policy=QuestionPolicy(criterion="error")),
             Config("two-step lookahead (top 3)", policy=QuestionPolicy(lookahead=3)),
+            Config(
+                "two-step lookahead (top 3, follow-ups among the top 12)",
+                policy=QuestionPolicy(lookahead=3, follow_ups=12),
+            ),
         ]
     if sweep == "stop":
         configs = [
@@ -166,10 +170,11 @@ def _sweep_configs(sweep: str) -> list[Config]:
             for c in (0.95, 0.99, 0.999, 1.0)
         ]
         configs += [
-            Config(f"confidence {c:g}, list questions", confidence=c) for c in (0.95, 0.99, 0.999)
+            Config(f"confidence {c:g}, list questions (gain >= 0.03)", confidence=c)
+            for c in (0.95, 0.99, 0.999)
         ]
         configs += [
-            Config(f"confidence 0.99, list gain >= {g:g}", list_gain=g) for g in (0.003, 0.03)
+            Config(f"confidence 0.99, list gain >= {g:g}", list_gain=g) for g in (0.01, 0.1)
         ]
         return configs
     if sweep == "list":
