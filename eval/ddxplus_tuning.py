@@ -146,7 +146,11 @@ def _sweep_configs(sweep: str) -> list[Config]:
             for v in (1e-4, 1e-3, 1e-2)
         ]
     if sweep == "mc":
-        return [
+        loo = Config(
+            "mc_strength by leave-one-out",
+            replace(base, fit=replace(fit, multi_choice_strength=None)),
+        )
+        return [loo] + [
             Config(f"mc_strength={v:g}", replace(base, fit=replace(fit, multi_choice_strength=v)))
             for v in (0.5, 2.0, 8.0, 32.0)
         ]

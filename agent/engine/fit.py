@@ -42,9 +42,10 @@ class FitSettings:
     """P(present | c) of a finding never seen with c in the split."""
     value_leak: float = 1e-3
     """P(value | c, present) of a value never seen with c (before renormalising)."""
-    multi_choice_strength: float | None = None
+    multi_choice_strength: float | None = 2.0
     """Pseudo-patients of the pooled frequency when a multi-choice marginal is learnt from the
-    samples; None: chosen per evidence by leave-one-out likelihood on them."""
+    samples; None: chosen per evidence by leave-one-out likelihood of the samples' answers
+    (which picks 0.03–0.25; consultations on the samples are better with 2, BENCHMARKS.md)."""
     demographic_strength: float | None = None
     """Pseudo-patients of the pooled age/sex distribution in each condition's; None: chosen by
     leave-one-out likelihood on the sample patients."""
