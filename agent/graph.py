@@ -68,11 +68,14 @@ def view_of(state: ConsultState) -> ConsultationView:
 # -- nodes ------------------------------------------------------------------------------------
 
 
-def intake(state: InputState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
-    """Validate the intake and open the consultation's state."""
+def intake(
+    state: InputState, runtime: Runtime[ConsultContext]
+) -> Command[Literal["diagnose", "ask", "retrieve", "finish"]]:
+    """Validate the intake and open the consultation's state (then, with the embedded engine,
+    the first diagnosis and the driver's first decision in the same step; see :func:`ask`)."""
     case = CaseIntake.model_validate(state["intake"])
     findings = validate_intake(runtime.context.catalogue, case)
-    return {
+    opened: dict[str, Any] = {
         "age": case.age,
         "sex": case.sex,
         "max_questions": case.max_questions,
@@ -86,17 +89,25 @@ def intake(state: InputState, runtime: Runtime[ConsultContext]) -> dict[str, Any
         "retrieved_for": [],
         "trace": [{"kind": "intake", "findings": findings, "age": case.age, "sex": case.sex}],
     }
+    if not runtime.context.diagnose_each_answer:
+        return Command(goto="diagnose", update=opened)
+    return _diagnose_and_decide(runtime.context, {}, opened)
 
 
-def driver(
-    state: ConsultState, runtime: Runtime[ConsultContext]
-) -> Command[Literal["ask", "diagnose", "retrieve", "finish"]]:
-    """Decide the next step (MEDDxAgent's DDxDriver): diagnose, retrieve, ask or finish.
+Step = Literal["ask", "diagnose", "retrieve", "finish"]
+
+
+def driver(state: ConsultState, runtime: Runtime[ConsultContext]) -> Command[Step]:
+    """Decide the next step (MEDDxAgent's DDxDriver): diagnose, retrieve, ask or finish."""
+    return _decide(state, runtime.context)
+
+
+def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
+    """The driver's decision (the one place it is made; :func:`ask` hands over to it too).
 
     Questions come from the history taker while the leader is below the confidence threshold;
     then (or when it has nothing left to ask) from the list taker, for the differential list.
     """
-    ctx = runtime.context
     if state["needs_diagnosis"]:
         return Command(goto="diagnose")
     stop = _stop_reason(state)
@@ -131,10 +142,15 @@ def driver(
     return Command(goto="ask", update={"pending": payload, "trace": [entry]})
 
 
-def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
+def ask(
+    state: ConsultState, runtime: Runtime[ConsultContext]
+) -> Command[Literal["driver", "ask", "diagnose", "retrieve", "finish"]]:
     """Put the pending question to the patient (interrupt) and record the answer.
 
     An answer that does not fit the question is sent back with an ``error`` and asked again.
+    With the embedded engine (``diagnose_each_answer``) the same step updates the differential
+    and hands over to the driver's decision (:func:`_decide`), so a question costs two graph
+    steps instead of three; otherwise the driver node decides next.
     """
     catalogue = runtime.context.catalogue
     pending = state["pending"]
@@ -145,7 +161,8 @@ def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]
         reply = interrupt(prompt)
         if isinstance(reply, dict) and reply.get("stop"):
             # "Finish now": leave the question unanswered and let the driver finish.
-            return {"pending": None, "stop_requested": True, "trace": [{"kind": "stop"}]}
+            stop = {"pending": None, "stop_requested": True, "trace": [{"kind": "stop"}]}
+            return Command(goto="driver", update=stop)
         try:
             value = _read_answer(catalogue, code, reply)
             break
@@ -167,12 +184,23 @@ def ask(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]
         "needs_diagnosis": True,
         "trace": [entry],
     }
-    if runtime.context.diagnose_each_answer:
-        # The embedded engine updates the differential with the answer, in the same step
-        # (one graph step per question fewer than routing through the diagnose node).
-        diagnosis = _diagnosis(runtime.context, {**state, **update})  # type: ignore[typeddict-item]
-        update.update(diagnosis, trace=[entry, *diagnosis["trace"]])
-    return update
+    ctx = runtime.context
+    if not ctx.diagnose_each_answer:
+        return Command(goto="driver", update=update)
+    return _diagnose_and_decide(ctx, state, update)
+
+
+def _diagnose_and_decide(
+    ctx: ConsultContext, state: ConsultState, update: dict[str, Any]
+) -> Command[Any]:
+    """``update`` (new findings) plus the differential it leads to and the driver's decision,
+    as one step's update (the embedded engine diagnoses after every change of findings)."""
+    diagnosis = _diagnosis(ctx, {**state, **update})  # type: ignore[typeddict-item]
+    update = {**update, **diagnosis, "trace": [*update["trace"], *diagnosis["trace"]]}
+    decision = _decide({**state, **update}, ctx)  # type: ignore[typeddict-item]
+    following = dict(decision.update or {})
+    trace = [*update["trace"], *following.pop("trace", [])]
+    return Command(goto=decision.goto, update={**update, **following, "trace": trace})
 
 
 def diagnose(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, Any]:
@@ -318,8 +346,6 @@ builder.add_node("diagnose", diagnose)
 builder.add_node("retrieve", retrieve)
 builder.add_node("finish", finish)
 builder.add_edge(START, "intake")
-builder.add_edge("intake", "diagnose")
-builder.add_edge("ask", "driver")
 builder.add_edge("diagnose", "driver")
 builder.add_edge("retrieve", "driver")
 builder.add_edge("finish", END)

@@ -43,10 +43,12 @@ class DdxSettings(BaseSettings):
     )
     max_questions: int = Field(default=10, ge=0, le=200, description="Question budget.")
     confidence_threshold: float = Field(
-        default=0.95,
+        default=0.99,
         gt=0.0,
         le=1.0,
-        description="Stop asking once the leading diagnosis reaches this probability.",
+        description="Stop diagnostic questions once the leading diagnosis reaches this "
+        "probability (the embedded engine then asks only what its differential list needs); "
+        "0.99 was chosen on the DDXPlus train/validate samples (BENCHMARKS.md).",
     )
     # LLM roles (issue 3). Backend strings: kb | fake | hf:<dir or hub id>[+<LoRA dir>] |
     # openai:<model>@<base url>; see agent/llm/spec.py. Same order: argument > env > default.

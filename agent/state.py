@@ -29,7 +29,7 @@ class CaseIntake(BaseModel):
         description="Known findings at the start, e.g. the chief complaint {'E_91': True}.",
     )
     max_questions: int = Field(default=10, ge=0, le=500)
-    confidence_threshold: float = Field(default=0.95, gt=0.0, le=1.0)
+    confidence_threshold: float = Field(default=0.99, gt=0.0, le=1.0)
 
 
 class InputState(TypedDict):

@@ -118,6 +118,12 @@ class DdxPlusCaseRunner:
         self.patient_factory = patient_factory
         self.session = batch_session(context or embedded_context(kb, model_path))
 
+    def warm_up(self) -> None:
+        """One consultation of the first record, its result discarded: what is built lazily on
+        first use (report schemas, engine caches) is then built once, before workers fork."""
+        if self.records:
+            self.run(0)
+
     def run(self, index: int) -> CaseResult:
         return run_case(
             self.session,

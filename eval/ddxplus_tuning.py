@@ -146,7 +146,11 @@ def _sweep_configs(sweep: str) -> list[Config]:
             for v in (1e-4, 1e-3, 1e-2)
         ]
     if sweep == "mc":
-        return [
+        loo = Config(
+            "mc_strength by leave-one-out",
+            replace(base, fit=replace(fit, multi_choice_strength=None)),
+        )
+        return [loo] + [
             Config(f"mc_strength={v:g}", replace(base, fit=replace(fit, multi_choice_strength=v)))
             for v in (0.5, 2.0, 8.0, 32.0)
         ]
@@ -159,6 +163,10 @@ def _sweep_configs(sweep: str) -> list[Config]:
             ),
             Config("expected error reduction", policy=QuestionPolicy(criterion="error")),
             Config("two-step lookahead (top 3)", policy=QuestionPolicy(lookahead=3)),
+            Config(
+                "two-step lookahead (top 3, follow-ups among the top 12)",
+                policy=QuestionPolicy(lookahead=3, follow_ups=12),
+            ),
         ]
     if sweep == "stop":
         configs = [
@@ -166,10 +174,11 @@ def _sweep_configs(sweep: str) -> list[Config]:
             for c in (0.95, 0.99, 0.999, 1.0)
         ]
         configs += [
-            Config(f"confidence {c:g}, list questions", confidence=c) for c in (0.95, 0.99, 0.999)
+            Config(f"confidence {c:g}, list questions (gain >= 0.03)", confidence=c)
+            for c in (0.95, 0.99, 0.999)
         ]
         configs += [
-            Config(f"confidence 0.99, list gain >= {g:g}", list_gain=g) for g in (0.003, 0.03)
+            Config(f"confidence 0.99, list gain >= {g:g}", list_gain=g) for g in (0.01, 0.1)
         ]
         return configs
     if sweep == "list":

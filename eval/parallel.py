@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from tqdm import tqdm
 
@@ -25,6 +25,14 @@ ResultT_co = TypeVar("ResultT_co", covariant=True)
 
 class CaseRunner(Protocol[ResultT_co]):
     def run(self, index: int) -> ResultT_co: ...
+
+
+@runtime_checkable
+class WarmsUp(Protocol):
+    """A runner with one-time lazy work (schemas built on first use, caches) that it can do in
+    the parent, before the workers are forked, instead of once in every worker."""
+
+    def warm_up(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ def run_cases(
             for index in indices:
                 deliver(_run_one(runner, index))
             return
+        if isinstance(runner, WarmsUp) and indices:
+            runner.warm_up()
         global _inherited_runner
         _inherited_runner = runner
         context = multiprocessing.get_context("fork")

@@ -44,7 +44,7 @@ class RunRequest:
     limit: int | None = None
     seed: int = 0
     full_profile: bool = False
-    confidence_threshold: float = 0.95
+    confidence_threshold: float = 0.99
 
 
 @dataclass

@@ -256,3 +256,26 @@ def test_eval_ddxplus_refusal_is_a_clear_error(
 
     assert isinstance(second.exception, DdxError)
     assert "questions: 2 → 4" in str(second.exception)
+
+
+class _WarmCounter:
+    """A runner that reports, from each worker, whether the parent warmed it up first."""
+
+    def __init__(self) -> None:
+        self.warmed = 0
+
+    def warm_up(self) -> None:
+        self.warmed += 1
+
+    def run(self, index: int) -> tuple[int, int]:
+        return index, self.warmed
+
+
+def test_a_runner_is_warmed_up_once_in_the_parent_before_the_workers_fork() -> None:
+    from eval.parallel import run_cases
+
+    runner = _WarmCounter()
+    results: list[tuple[int, int]] = []
+    run_cases(runner, list(range(10)), 2, results.append, lambda f: None, chunk_size=2)
+    assert runner.warmed == 1
+    assert sorted(results) == [(i, 1) for i in range(10)]  # every worker inherited it

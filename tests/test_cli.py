@@ -122,6 +122,33 @@ def test_kb_info_shows_the_quirk(mini_data_dir: Path) -> None:
     assert "evidence kinds: binary 7, categorical 2, multi_choice 1" in output
     assert "release quirks handled:" in output
     assert "E_9 names parent question E_99" in output
+    # The shipped model is for the DDXPlus release: on this knowledge base it says why not.
+    assert "likelihood model: structural" in output
+    assert "the shipped model is not used" in output
+
+
+def test_kb_info_names_a_fitted_model_and_its_inputs(
+    mini_data_dir: Path, mini_patients_csv: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.npz"
+    ok(ddx(mini_data_dir, "kb", "fit", "--patients", mini_patients_csv, "--out", model))
+
+    output = ok(ddx(mini_data_dir, "kb", "info", "--model", model))
+
+    assert f"likelihood model: {model.resolve()}" in output
+    assert "patients: patients.csv (sha256 " in output
+    assert "differential list: threshold" in output
+
+
+def test_kb_fit_refuses_to_overwrite_and_needs_an_input(
+    mini_data_dir: Path, mini_patients_csv: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.npz"
+    ok(ddx(mini_data_dir, "kb", "fit", "--patients", mini_patients_csv, "--out", model))
+    again = ddx(mini_data_dir, "kb", "fit", "--patients", mini_patients_csv, "--out", model)
+    assert isinstance(again.exception, DdxError) and "--force" in str(again.exception)
+    nothing = ddx(mini_data_dir, "kb", "fit", "--out", tmp_path / "other.npz")
+    assert isinstance(nothing.exception, DdxError) and "--stats" in str(nothing.exception)
 
 
 def test_kb_fit_writes_a_model_that_chat_and_eval_accept(

@@ -116,9 +116,24 @@ def test_multi_choice_values_use_the_profile_and_bounded_sample_estimates(
     assert model.p_present[FLU, ei["E_4"]] == pytest.approx(present / 0.5)
     chest, throat, head = model.value_probs["E_4"][FLU]  # V_1, V_2, V_3
     assert throat == pytest.approx(0.4 / present)  # the profile's marginal
-    low = 0.05 / present  # the surviving share is a lower bound of the marginal
-    assert chest == pytest.approx((3 + 2.0 * low) / (3 + 2.0))  # 3 of 3 samples chose it
-    assert head == pytest.approx(1e-3)  # never seen
+    pooled_chest = (3 + 0.5) / (3 + 1)  # every sample patient with the pain located chose it
+    assert chest == pytest.approx((3 + 2.0 * pooled_chest) / (3 + 2.0))
+    # Head: never chosen, the statistics' share is 0 (no lower bound): the pooled prior only.
+    assert head == pytest.approx((0 + 2.0 * 0.5 / 4) / (3 + 2.0))
+
+
+def test_a_value_the_broken_statistics_never_show_is_learnt_from_the_samples(
+    mini_kb: KnowledgeBase, stats_files: tuple[Path, Path]
+):
+    # The statistics' surviving share of "head" is 0 for Flu, yet every sample patient has it:
+    # a share of 0 is not evidence of absence.
+    samples = [record("Flu", {"E_3": True, "E_4": ["V_3"]}, i=i) for i in range(12)]
+    stats = read_train_stats(mini_kb, *stats_files)
+    assert fit_from_stats(mini_kb, stats, samples).value_probs["E_4"][FLU, 2] > 0.8
+    by_loo = fit_from_stats(mini_kb, stats, samples, FitSettings(multi_choice_strength=None))
+    assert by_loo.value_probs["E_4"][FLU, 2] > 0.95
+    strengths = by_loo.provenance["settings"]["multi_choice_strength"]
+    assert strengths["E_4"] <= 1.0  # the samples agree with each other: little shrinkage
 
 
 def test_reading_statistics_reports_bad_files_in_one_line(mini_kb: KnowledgeBase, tmp_path: Path):

@@ -125,16 +125,18 @@ class LeaderRetriever:
         ]
 
 
-# -- intake → diagnose → driver → ask ---------------------------------------------------------
+# -- intake (diagnose, decide) → ask ----------------------------------------------------------
 
 
-def test_first_turn_goes_intake_diagnose_driver_and_asks(
+def test_first_turn_diagnoses_and_decides_in_the_intake_step_and_asks(
     mini_context: ConsultContext, mini_kb: KnowledgeBase
 ) -> None:
     graph = compile_fresh()
     nodes, pending = step(graph, intake(max_questions=7), mini_context)
 
-    assert nodes == ["intake", "diagnose", "driver"]
+    # The engine's first diagnosis and the driver's decision run in the intake step.
+    assert nodes == ["intake"]
+    assert [e["kind"] for e in values(graph)["trace"]] == ["intake", "diagnosis", "question"]
     assert pending is not None
     assert set(pending) >= PAYLOAD_KEYS
     assert "error" not in pending
@@ -151,7 +153,7 @@ def test_first_turn_goes_intake_diagnose_driver_and_asks(
     assert graph.get_state(config()).next == ("ask",)
 
 
-def test_an_answer_is_diagnosed_in_the_ask_step_then_the_driver_asks_again(
+def test_an_answer_is_diagnosed_and_decided_on_in_the_ask_step(
     mini_context: ConsultContext,
 ) -> None:
     graph = compile_fresh()
@@ -160,7 +162,9 @@ def test_an_answer_is_diagnosed_in_the_ask_step_then_the_driver_asks_again(
 
     nodes, second = answer(graph, {"text": "no"}, mini_context)
 
-    assert nodes == ["ask", "driver"]
+    # The engine diagnoses after each answer and hands over to the driver's decision in the
+    # same step: the next question is pending without a separate driver step.
+    assert nodes == ["ask"]
     diagnoses = [e for e in values(graph)["trace"] if e["kind"] == "diagnosis"]
     assert [e["questions"] for e in diagnoses] == [0, 1]
     assert second is not None
@@ -181,7 +185,7 @@ def test_budget_zero_finishes_without_asking(mini_context: ConsultContext) -> No
     nodes, pending = step(graph, intake(max_questions=0), mini_context)
 
     assert pending is None
-    assert nodes == ["intake", "diagnose", "driver", "finish"]
+    assert nodes == ["intake", "finish"]
     report = values(graph)["report"]
     assert report["stop_reason"] == "question budget reached"
     assert report["questions_asked"] == 0
@@ -221,7 +225,7 @@ def test_threshold_reached_after_an_answer_finishes_confident(
     nodes, pending = answer(graph, {"value": True}, mini_context)
 
     assert pending is None
-    assert nodes == ["ask", "driver", "finish"]
+    assert nodes == ["ask", "finish"]
     report = values(graph)["report"]
     assert report["stop_reason"] == "confident"
     assert report["questions_asked"] == 1
@@ -238,7 +242,7 @@ def test_no_question_from_the_history_taker_finishes(mini_context: ConsultContex
     nodes, pending = step(graph, intake(), ctx)
 
     assert pending is None
-    assert nodes == ["intake", "diagnose", "driver", "finish"]
+    assert nodes == ["intake", "finish"]
     assert values(graph)["report"]["stop_reason"] == "no informative question left"
     assert len(taker.views) == 1
     assert dict(taker.views[0].findings) == {"E_1": True}
@@ -262,7 +266,7 @@ def test_retrieves_once_when_the_leaders_never_change(mini_context: ConsultConte
     every_condition = sorted(mini_context.kb.conditions)
     assert retriever.calls == [every_condition]
     assert nodes.count("retrieve") == 1
-    assert nodes[:5] == ["intake", "diagnose", "driver", "retrieve", "driver"]
+    assert nodes[:3] == ["intake", "retrieve", "driver"]
     assert nodes.count("ask") == 4
     assert [p["doc_id"] for p in report["passages"]] == [
         "shared",
@@ -404,7 +408,7 @@ def test_invalid_value_for_a_categorical_question(mini_context: ConsultContext) 
     assert again is not None and again["error"] and again["code"] == "E_7"
 
     nodes, _ = answer(graph, {"value": "V_20"}, mini_context)
-    assert nodes[:2] == ["ask", "driver"]
+    assert nodes[:1] == ["ask"]
     state = values(graph)
     assert state["findings"]["E_7"] == "V_20"
     assert len(state["asked"]) == 1

@@ -25,8 +25,8 @@ SEED = typer.Option(0, "--seed", help="Seed for drawing the --limit cases.")
 CONFIDENCE = typer.Option(
     None,
     "--confidence",
-    help="Stop asking once the leading diagnosis reaches this probability "
-    "[default: $DDX_CONFIDENCE_THRESHOLD, else 0.95].",
+    help="Stop diagnostic questions once the leading diagnosis reaches this probability "
+    "[default: $DDX_CONFIDENCE_THRESHOLD, else 0.99].",
     show_default=False,
 )
 

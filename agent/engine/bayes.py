@@ -75,6 +75,16 @@ class BayesEngine:
         )
         self._tables = lru_cache(maxsize=None)(self._build_tables)
         self._sampled: dict[str, FloatArray] = {}
+        categorical = [c for c, ev in kb.evidences.items() if ev.kind is EvidenceKind.CATEGORICAL]
+        self.categorical_column = {code: i for i, code in enumerate(categorical)}
+        widest = max((self.value_probs[c].shape[1] for c in categorical), default=0)
+        self.categorical_values = np.zeros((n_cond, len(categorical), widest))
+        """[K, categorical evidences, values] P(value | c, present), zero-padded: the gain of
+        every categorical question is computed at once."""
+        for i, code in enumerate(categorical):
+            self.categorical_values[:, i, : self.value_probs[code].shape[1]] = self.value_probs[
+                code
+            ]
 
     def sampled_answers(self, code: str) -> FloatArray:
         """[K, M, K]: log P(answer | c') of ``SAMPLES_PER_CONDITION`` 'present' answers drawn

@@ -7,10 +7,9 @@ patients) to the engine's parametrisation (conditional on the parent question):
 * categorical and multi-choice: P(present | c, parent) = (1 − P(default | c)) / P(parent | c),
   since a patient without the parent counts as having the default; values conditional on being
   present: P(v | c) / (1 − P(default | c));
-* multi-choice values whose marginal the statistics do not give (seen with the condition, but
-  outside the profile's top five, or E_133/E_152): estimated from the sample patients, shrunk
-  towards the statistics' lower bound with ``multi_choice_strength`` pseudo-patients and kept
-  within [lower bound, cap];
+* multi-choice values whose marginal the statistics do not give (outside the profile's top
+  five, and every value of E_133/E_152): estimated from the sample patients
+  (:mod:`agent.engine.multi_choice`);
 * anything never seen with a condition: ``leak`` (a finding) or ``value_leak`` (a value);
 * age and sex: :mod:`agent.engine.demographics`, from the sample patients.
 
@@ -27,8 +26,8 @@ import numpy as np
 
 from agent.engine.demographics import fit_demographics
 from agent.engine.likelihood import FloatArray, LikelihoodModel
-from agent.engine.split_stats import UNSEEN, ConditionStats, MultiChoiceStats, SplitStats
-from agent.findings import is_present
+from agent.engine.multi_choice import ValueBounds, ValueSamples, choose_strength, estimate
+from agent.engine.split_stats import UNSEEN, ConditionStats, SplitStats
 from retrieval.ddxplus_kb import Evidence, EvidenceKind, KnowledgeBase
 from simulator.records import PatientRecord
 
@@ -43,8 +42,10 @@ class FitSettings:
     """P(present | c) of a finding never seen with c in the split."""
     value_leak: float = 1e-3
     """P(value | c, present) of a value never seen with c (before renormalising)."""
-    multi_choice_strength: float = 2.0
-    """Pseudo-patients of the lower bound when a multi-choice marginal is learnt from samples."""
+    multi_choice_strength: float | None = 2.0
+    """Pseudo-patients of the pooled frequency when a multi-choice marginal is learnt from the
+    samples; None: chosen per evidence by leave-one-out likelihood of the samples' answers
+    (which picks 0.03–0.25; consultations on the samples are better with 2, BENCHMARKS.md)."""
     demographic_strength: float | None = None
     """Pseudo-patients of the pooled age/sex distribution in each condition's; None: chosen by
     leave-one-out likelihood on the sample patients."""
@@ -72,7 +73,6 @@ def fit_from_stats(
         for code, ev in kb.evidences.items()
         if ev.kind is not EvidenceKind.BINARY
     }
-    counts = _multi_choice_counts(kb, samples)
     for ci, name in enumerate(names):
         cond = stats.conditions[name]
         for code, ev in kb.evidences.items():
@@ -82,13 +82,18 @@ def fit_from_stats(
                 share = cond.binary.get(code, 0.0)
                 if share > UNSEEN and parent > 0:
                     p_present[ci, ei] = np.clip(share / parent, s.leak, CEILING)
-                continue
-            present, row = _values(cond, ev, s, counts.get(code), ci)
-            if present > UNSEEN and parent > 0 and row is not None:
-                p_present[ci, ei] = np.clip(present / parent, s.leak, CEILING)
-                value_probs[code][ci] = row
             elif ev.kind is EvidenceKind.CATEGORICAL:
-                value_probs[code][ci] = 1.0 / len(ev.non_default_values)
+                present, row = _categorical(cond, ev, s)
+                if present > UNSEEN and parent > 0 and row is not None:
+                    p_present[ci, ei] = np.clip(present / parent, s.leak, CEILING)
+                    value_probs[code][ci] = row
+                else:
+                    value_probs[code][ci] = 1.0 / len(ev.non_default_values)
+    strengths = {
+        code: _fit_multi_choice(kb, stats, ev, samples, s, p_present, value_probs)
+        for code, ev in kb.evidences.items()
+        if ev.kind is EvidenceKind.MULTI_CHOICE
+    }
     demographics = fit_demographics(
         kb, samples, p_present, s.demographic_strength, s.restriction_bayes_factor
     )
@@ -104,7 +109,11 @@ def fit_from_stats(
         allowed_age=demographics.allowed_age,
         provenance={
             **(provenance or {}),
-            "settings": {**s.to_json(), "demographic_strength": demographics.strength},
+            "settings": {
+                **s.to_json(),
+                "demographic_strength": demographics.strength,
+                "multi_choice_strength": strengths,
+            },
             "restricted": demographics.restricted,
         },
     )
@@ -115,72 +124,57 @@ def _parent_share(cond: ConditionStats, ev: Evidence) -> float:
     return 1.0 if ev.parent is None else cond.binary.get(ev.parent, 0.0)
 
 
-def _values(
-    cond: ConditionStats,
-    ev: Evidence,
-    s: FitSettings,
-    counts: tuple[FloatArray, FloatArray] | None,
-    ci: int,
+def _categorical(
+    cond: ConditionStats, ev: Evidence, s: FitSettings
 ) -> tuple[float, FloatArray | None]:
     """(P(non-default | c) over all patients, the value row conditional on being present)."""
     values = [str(v) for v in ev.non_default_values]
-    if ev.kind is EvidenceKind.CATEGORICAL:
-        shares = {k: p for k, p in cond.categorical.get(ev.code, {}).items() if p > UNSEEN}
-        row = np.array([shares.get(v, 0.0) for v in values])
-        present = float(row.sum())
-        if present <= 0:
-            return 0.0, None
-        row = np.maximum(row / present, s.value_leak)
-        return present, row / row.sum()
-    mc = cond.multi_choice.get(ev.code)
-    if mc is None or mc.default >= 1 - UNSEEN:
+    shares = {k: p for k, p in cond.categorical.get(ev.code, {}).items() if p > UNSEEN}
+    row = np.array([shares.get(v, 0.0) for v in values])
+    present = float(row.sum())
+    if present <= 0:
         return 0.0, None
-    present = 1.0 - mc.default
-    return present, _multi_choice_row(mc, values, present, s, counts, ci)
+    row = np.maximum(row / present, s.value_leak)
+    return present, row / row.sum()
 
 
-def _multi_choice_row(
-    mc: MultiChoiceStats,
-    values: list[str],
-    present: float,
+def _fit_multi_choice(
+    kb: KnowledgeBase,
+    stats: SplitStats,
+    ev: Evidence,
+    samples: Sequence[PatientRecord],
     s: FitSettings,
-    counts: tuple[FloatArray, FloatArray] | None,
-    ci: int,
-) -> FloatArray:
-    row = np.full(len(values), s.value_leak)
-    chosen, asked = counts if counts is not None else (None, None)
-    for vi, value in enumerate(values):
-        if value in mc.marginals:
-            row[vi] = mc.marginals[value] / present
-        elif value in mc.seen:
-            low, high = mc.seen[value] / present, max(mc.cap / present, mc.seen[value] / present)
-            seen = chosen[ci, vi] if chosen is not None else 0.0
-            n = asked[ci] if asked is not None else 0.0
-            estimate = (seen + s.multi_choice_strength * low) / (n + s.multi_choice_strength)
-            row[vi] = min(max(estimate, low), high)
-    return np.asarray(np.clip(row, s.value_leak, CEILING))
-
-
-def _multi_choice_counts(
-    kb: KnowledgeBase, samples: Sequence[PatientRecord]
-) -> dict[str, tuple[FloatArray, FloatArray]]:
-    """Per multi-choice evidence: (patients choosing each value [K, V], patients with the
-    evidence present [K]) among the sample patients."""
-    result: dict[str, tuple[FloatArray, FloatArray]] = {}
-    for code, ev in kb.evidences.items():
-        if ev.kind is not EvidenceKind.MULTI_CHOICE:
+    p_present: FloatArray,
+    value_probs: dict[str, FloatArray],
+) -> float:
+    """Fill one multi-choice evidence's presence and values (see
+    :mod:`agent.engine.multi_choice`); returns the strength used."""
+    values = [str(v) for v in ev.non_default_values]
+    n_cond, n_values = len(kb.condition_names), len(values)
+    known = np.zeros((n_cond, n_values), dtype=bool)
+    given, low, high = (
+        np.zeros((n_cond, n_values)),
+        np.zeros((n_cond, n_values)),
+        np.ones((n_cond, n_values)),
+    )
+    present = np.zeros(n_cond)
+    for ci, name in enumerate(kb.condition_names):
+        mc = stats.conditions[name].multi_choice.get(ev.code)
+        if mc is None or mc.default >= 1 - UNSEEN:
             continue
-        index = {v: i for i, v in enumerate(ev.non_default_values)}
-        chosen = np.zeros((len(kb.condition_names), len(index)))
-        asked = np.zeros(len(kb.condition_names))
-        for record in samples:
-            value = record.evidences.get(code)
-            if value is None or not is_present(ev, value):
-                continue
-            ci = kb.condition_index[record.pathology]
-            asked[ci] += 1
-            for v in value if isinstance(value, list) else [value]:
-                if v in index:
-                    chosen[ci, index[v]] += 1
-        result[code] = (chosen, asked)
-    return result
+        present[ci] = 1.0 - mc.default
+        for vi, value in enumerate(values):
+            if value in mc.marginals:
+                known[ci, vi], given[ci, vi] = True, mc.marginals[value] / present[ci]
+            low[ci, vi] = mc.seen.get(value, 0.0) / present[ci]
+            high[ci, vi] = mc.cap / present[ci]
+    bounds = ValueBounds(known=known, value=given, low=low, high=high)
+    observed = ValueSamples.of(kb, ev, samples)
+    strength = s.multi_choice_strength or choose_strength(bounds, observed, s.value_leak)
+    value_probs[ev.code] = np.clip(estimate(bounds, observed, strength), s.value_leak, CEILING)
+    ei = kb.evidence_index[ev.code]
+    for ci, name in enumerate(kb.condition_names):
+        parent = _parent_share(stats.conditions[name], ev)
+        if present[ci] > UNSEEN and parent > 0:
+            p_present[ci, ei] = np.clip(present[ci] / parent, s.leak, CEILING)
+    return strength

@@ -77,21 +77,20 @@ def expected_gain(
     joint_yes = mass[:, None] * p_yes
     joint_no = mass[:, None] - joint_yes
     (w_yes, c_yes), (w_no, c_no) = _split(joint_yes), _split(joint_no)
-    scores = _score(np.stack([w_yes, w_no]), np.stack([c_yes, c_no], axis=1), criterion)
-    for j, code in enumerate(codes):
-        kind = engine.kb.evidences[code].kind
-        if kind is EvidenceKind.CATEGORICAL:
-            values = engine.value_probs[code][support]
-            if np.ptp(values, axis=0).max() > 1e-6:
-                w, c = _split(joint_yes[:, j : j + 1] * values)
-                scores[j] = float(_score(w, c, criterion)) + float(
-                    _score(w_no[j : j + 1], c_no[:, j : j + 1], criterion)
-                )
-        elif kind is EvidenceKind.MULTI_CHOICE and multi_choice_values:
-            w, c = _sampled_choices(engine, code, support, mass, p_yes[:, j])
-            scores[j] = float(_score(w, c, criterion)) + float(
-                _score(w_no[j : j + 1], c_no[:, j : j + 1], criterion)
-            )
+    yes = _score(w_yes[None], c_yes[:, None], criterion)  # [m]: presence only
+    no = _score(w_no[None], c_no[:, None], criterion)
+    categorical = [j for j, code in enumerate(codes) if code in engine.categorical_column]
+    if categorical:  # each value its own outcome, all categorical candidates at once
+        columns = [engine.categorical_column[codes[j]] for j in categorical]
+        values = engine.categorical_values[support][:, columns, :]  # [K', c, V] (padded)
+        w, c = _split(joint_yes[:, categorical, None] * values)  # [c, V], [K', c, V]
+        yes[categorical] = _score(w.T, c.transpose(0, 2, 1), criterion)
+    if multi_choice_values:
+        for j, code in enumerate(codes):
+            if engine.kb.evidences[code].kind is EvidenceKind.MULTI_CHOICE:
+                w, c = _sampled_choices(engine, code, support, mass, p_yes[:, j])
+                yes[j] = float(_score(w, c, criterion))
+    scores = yes + no
     return np.asarray(scores - baseline)
 
 

@@ -23,7 +23,7 @@ from retrieval.ddxplus_kb import EvidenceKind
 if TYPE_CHECKING:
     from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
 
-MIN_LIST_GAIN_BITS = 0.01
+MIN_LIST_GAIN_BITS = 0.03
 """Below this a question no longer changes the list: stop (chosen on the train/validate
 samples, BENCHMARKS.md)."""
 
@@ -87,11 +87,14 @@ class ListHistoryTaker:
         self.min_gain = min_gain
         kb = lister.diagnoser.kb
         self.kb = kb
+        weights = lister.model.weights
         self._column = {
-            code: lister.features.index[(code, None)]
+            code: column
             for code, ev in kb.evidences.items()
             if ev.kind is EvidenceKind.BINARY
+            and np.any(weights[:, column := lister.features.index[(code, None)]] != 0)
         }
+        """Yes/no questions the list model weighs at all (the others cannot move the list)."""
 
     def next_question(self, view: ConsultationView) -> Question | None:
         engine = self.lister.diagnoser.engine

@@ -35,7 +35,7 @@ class ListSettings:
 
     regularisation: float = 1.0
     """scikit-learn's C of each condition's logistic regression."""
-    threshold: float = 0.4
+    threshold: float = 0.5
     """A condition is listed when its inclusion probability reaches this."""
 
 
@@ -43,7 +43,7 @@ class ListSettings:
 class RecipeSettings:
     fit: FitSettings = field(default_factory=FitSettings)
     list: ListSettings = field(default_factory=ListSettings)
-    urgent_threshold: float = 0.05
+    urgent_threshold: float = 0.1
     """A severity-1/2 condition at or above this posterior is flagged urgent."""
 
 

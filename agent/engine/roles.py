@@ -126,6 +126,9 @@ class QuestionPolicy:
 
     criterion: Criterion = "entropy"
     lookahead: int = 0
+    follow_ups: int = 0
+    """With lookahead: follow-ups only among the best ``follow_ups`` questions by one-step
+    value (and the child questions an answer opens); 0: every candidate."""
     multi_choice_values: bool = True
 
 
@@ -150,6 +153,7 @@ class InformationGainHistoryTaker:
         )
         self._no_parent = np.zeros(len(index) + 1, dtype=bool)
         self._no_parent[0] = True
+        self._choices: dict[str, list[tuple[str, str | int]]] = {}
 
     def candidates(
         self,
@@ -196,11 +200,14 @@ class InformationGainHistoryTaker:
 
     def question(self, code: str, posterior: FloatArray, gain: float) -> Question:
         ev = self.kb.evidences[code]
+        options = self._choices.get(code)
+        if options is None:
+            options = self._choices[code] = [(label, value) for label, value in choices(ev)]
         return Question(
             code=code,
             text=ev.question,
             kind=ev.kind.value,
-            choices=[(label, value) for label, value in choices(ev)],
+            choices=options,
             reason=self._reason(code, posterior, gain),
             expected_gain=round(gain, 4),
         )
@@ -213,7 +220,10 @@ class InformationGainHistoryTaker:
         other questions keep their one-step value."""
         tables = self.engine.tables(view.age, view.sex)
         result = gains.copy()
-        for j in np.argsort(-gains)[: self.policy.lookahead]:
+        order = np.argsort(-gains, kind="stable")
+        shortlist = {codes[int(i)] for i in order[: self.policy.follow_ups]}
+        known = set(codes)  # a follow-up outside these is a child the answer opens
+        for j in order[: self.policy.lookahead]:
             code = codes[int(j)]
             binary = self.kb.evidences[code].kind is EvidenceKind.BINARY
             p_yes = tables.p_present[:, self.kb.evidence_index[code]]
@@ -225,6 +235,8 @@ class InformationGainHistoryTaker:
                     continue
                 findings = {**view.findings, code: answer} if binary else view.findings
                 rest = self.candidates(findings, [*view.asked, code], tables.possible)
+                if self.policy.follow_ups:
+                    rest = [c for c in rest if c in shortlist or c not in known]
                 if rest:
                     follow_up += weight * float(self.values(joint / weight, rest, tables).max())
             result[j] = gains[j] + follow_up
