@@ -8,6 +8,7 @@ live in the state instead, so a resumed consultation keeps them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from agent.engine.roles import QuestionPolicy
 
 from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
+from agent.findings import FindingValue
 from agent.report import DifferentialLister, DoctorFinder
 from agent.roles import Diagnoser, HistoryTaker, Retriever
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -56,6 +58,11 @@ class ConsultContext(Generic[KnowledgeT]):
     configured); None: the report names no doctors."""
     model_origin: str = ""
     """Which likelihood model the engine roles use (``ddx kb info`` says the same)."""
+    patient: Callable[[str], FindingValue] | None = None
+    """A simulated patient who answers each asked code inside the graph (batch runs set it per
+    consultation): the same nodes run, but the consultation goes to its report in one graph
+    call instead of an interrupt, a checkpoint and a resume per question. None: :func:`ask`
+    interrupts and whoever runs the graph (chat, the app) resumes it with the answer."""
 
     @property
     def catalogue(self) -> FindingCatalogue:

@@ -1,9 +1,10 @@
 """The consultation graph: intake → diagnose → driver → ask / retrieve / diagnose → finish.
 
-Node functions first, then the routers, then the builder. The patient is reached only through
+Node functions first, then the routers, then the builder. A person is reached through
 ``interrupt()`` in :func:`ask`; whoever runs the graph resumes it with
 ``Command(resume={"value": ...})`` (a structured answer) or ``Command(resume={"text": ...})``
-(what a person typed). ``builder`` is exported so tests compile their own copy with an in-memory
+(what a person typed). A simulated patient in the context (``ConsultContext.patient``, batch
+runs) answers in the same place with a structured value, without the interrupt. ``builder`` is exported so tests compile their own copy with an in-memory
 checkpointer; :func:`compile_graph` is what front ends use.
 """
 
@@ -157,8 +158,9 @@ def ask(
     assert pending is not None, "driver routes to ask only with a pending question"
     code = pending["code"]
     prompt = dict(pending)
+    simulated = runtime.context.patient
     while True:
-        reply = interrupt(prompt)
+        reply = interrupt(prompt) if simulated is None else {"value": simulated(code)}
         if isinstance(reply, dict) and reply.get("stop"):
             # "Finish now": leave the question unanswered and let the driver finish.
             stop = {"pending": None, "stop_requested": True, "trace": [{"kind": "stop"}]}
@@ -167,6 +169,8 @@ def ask(
             value = _read_answer(catalogue, code, reply)
             break
         except InvalidAnswerError as exc:
+            if simulated is not None:  # asking a program again would get the same answer
+                raise
             prompt = {**pending, "error": str(exc)}
     findings = {**state["findings"], code: value}
     text = catalogue.phrase_answer(code, value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -130,13 +130,33 @@ class ConsultationSession:
         self, thread_id: str, intake: CaseIntake, answer: Callable[[str], FindingValue]
     ) -> FinalReport:
         """A whole consultation, ``answer`` (a simulated patient) answering each asked code; the
-        thread is forgotten afterwards. What the batch benchmarks run per case."""
-        turn = self.start(thread_id, intake)
-        while turn.question is not None:
-            turn = self.answer(thread_id, Answer.of_value(answer(turn.question.code)))
+        thread is forgotten afterwards. What the batch benchmarks run per case.
+
+        The patient rides in the context, so the graph runs to its report in one call: the same
+        nodes and trace as :meth:`start` / :meth:`answer`, without an interrupt, a checkpoint
+        load and a resume per question (a test holds the two equal).
+        """
+        context = replace(self.context, patient=answer)
+        config: RunnableConfig = {
+            **self._config(thread_id),
+            "recursion_limit": _STEPS_BEFORE_QUESTIONS + _STEPS_PER_QUESTION * intake.max_questions,
+        }
+        result: dict[str, Any] = self.graph.invoke(
+            {"intake": intake.model_dump(mode="json")},
+            config,
+            context=context,
+            durability=self.durability,
+        )
         self.forget(thread_id)
-        assert turn.report is not None, "a turn without a question carries the report"
-        return turn.report
+        assert not result.get("__interrupt__"), "a simulated patient answers every question"
+        return FinalReport.model_validate(result["report"])
+
+
+_STEPS_BEFORE_QUESTIONS = 25
+"""Graph steps a consultation may take besides its questions (intake, diagnoses, retrieval,
+refinement, finish): LangGraph's recursion limit, a guard against a routing loop."""
+_STEPS_PER_QUESTION = 5
+"""At most driver, ask, diagnose and retrieve per question (two with the embedded engine)."""
 
 
 def batch_session(context: ConsultContext[Any]) -> ConsultationSession:

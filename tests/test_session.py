@@ -181,9 +181,10 @@ def test_start_returns_the_report_when_nothing_is_asked(
 def test_a_batch_session_consults_exactly_like_a_front_end_session(
     mini_context: ConsultContext, mini_kb: KnowledgeBase, mini_patients_csv: Path
 ) -> None:
-    # The batch session runs LangGraph's background saves inline and saves only at exit; the
-    # consultation itself must not change.
-    from agent.session import batch_session
+    # The batch session runs LangGraph's background saves inline, saves only at exit and lets
+    # the simulated patient answer inside the graph; the consultation itself must not change
+    # from one held turn by turn through interrupts, as a person holds it.
+    from agent.session import Answer, batch_session
     from simulator.ddxplus_patient import SimulatedPatient
     from simulator.records import load_patients
 
@@ -193,7 +194,12 @@ def test_a_batch_session_consults_exactly_like_a_front_end_session(
     for record in load_patients(mini_kb, mini_patients_csv).records:
         patient = SimulatedPatient(mini_kb, record)
         intake = CaseIntake(age=record.age, sex=record.sex, findings=patient.intake())
-        a = front.consult_to_end(record.case_id, intake, patient.answer)
+        turn = front.start(record.case_id, intake)
+        while turn.question is not None:
+            answer = Answer.of_value(patient.answer(turn.question.code))
+            turn = front.answer(record.case_id, answer)
+        assert turn.report is not None
+        a = turn.report
         b = batch.consult_to_end(record.case_id, intake, patient.answer)
         assert a.model_dump() == b.model_dump()
         asked += a.questions_asked

@@ -38,8 +38,9 @@ PRIOR_FLOOR = 1e-6
 
 @dataclass(frozen=True)
 class FitSettings:
-    leak: float = 1e-3
-    """P(present | c) of a finding never seen with c in the split."""
+    leak: float = 1e-4
+    """P(present | c) of a finding never seen with c in the split (chosen on the cross-fitted
+    train/validate samples: BENCHMARKS.md, "leak")."""
     value_leak: float = 1e-3
     """P(value | c, present) of a value never seen with c (before renormalising)."""
     multi_choice_strength: float | None = 2.0
