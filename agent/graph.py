@@ -4,8 +4,9 @@ Node functions first, then the routers, then the builder. A person is reached th
 ``interrupt()`` in :func:`ask`; whoever runs the graph resumes it with
 ``Command(resume={"value": ...})`` (a structured answer) or ``Command(resume={"text": ...})``
 (what a person typed). A simulated patient in the context (``ConsultContext.patient``, batch
-runs) answers in the same place with a structured value, without the interrupt. ``builder`` is exported so tests compile their own copy with an in-memory
-checkpointer; :func:`compile_graph` is what front ends use.
+runs) answers in the same place with a structured value, without the interrupt. ``builder``
+is exported so tests compile their own copy with an in-memory checkpointer;
+:func:`compile_graph` is what front ends use.
 """
 
 from __future__ import annotations
