@@ -133,12 +133,15 @@ def consult(
 
 @pytest.fixture(scope="module")
 def consultations(
-    real_kb: KnowledgeBase, encoder: Encoder, pytestconfig: pytest.Config
+    real_kb: KnowledgeBase,
+    encoder: Encoder,
+    pytestconfig: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[Vignette], Consultation]:
     """Each vignette's consultation, run once and shared by its tests. The intake label vectors
-    are kept in pytest's cache folder, so only the first run embeds them."""
-    cache_dir = Path(pytestconfig.cache.mkdir("ddx-intake")) if pytestconfig.cache else None
-    assert cache_dir is not None
+    are kept in pytest's cache folder (when the cache is on), so only the first run embeds them."""
+    cache = pytestconfig.cache
+    cache_dir = cache.mkdir("ddx-intake") if cache else tmp_path_factory.mktemp("ddx-intake")
     run = consult(real_kb, encoder, cache_dir)
     done: dict[str, Consultation] = {}
 

@@ -34,6 +34,12 @@ ACS_MISSED = (
     "after one question (breathless: yes); no risk factor or rest-pain question is asked and "
     "neither acute coronary syndrome reaches the urgent threshold"
 )
+UNSEEN_VALUES = (
+    "swollen ankles (E_152 ankle R/L) give Acute pulmonary edema ~100 % and an urgent banner, "
+    "not breathless or not: the fit keeps the value leak (1e-3) for a swelling place the "
+    "broken multi-choice statistic marks unseen (1e-7) for Localized edema although 17 of its 23 "
+    "sample patients have swollen ankles"
+)
 INTAKE_TB = (
     "the reader takes 'blood in it' (the cough) for vomiting blood (E_210) and 'coughing for "
     "weeks' for intense coughing fits (E_203); no offered reading has the cough or haemoptysis"
@@ -49,6 +55,10 @@ INTAKE_WHEN_TIRED = (
 INTAKE_POUNDING = (
     "the reader takes 'my heart was pounding' for a pain felt as 'a pulse' (E_54) instead of "
     "palpitations (E_155)"
+)
+INTAKE_WHEN_MOVING = (
+    "the reader takes 'worse when I move' for being unable to move for 3 days (E_110) in every "
+    "reading, not for pain increased with movement (E_216)"
 )
 INTAKE_JOINTS = "the reader takes 'my joints ache' for rheumatoid arthritis (E_20) in every reading"
 
@@ -823,5 +833,136 @@ VIGNETTES: tuple[Vignette, ...] = (
         xfail={
             "intake": INTAKE_JOINTS,
         },
+    ),
+    # -- more infections, chest wall and rarer conditions -----------------------------------------
+    Vignette(
+        "acute hiv",
+        28,
+        "M",
+        "I've had a fever, a sore throat and a rash for a week, and my glands are swollen",
+        {
+            "E_91": True,
+            "E_97": True,
+            "E_9": True,
+            "E_144": True,
+            "E_88": True,
+            "E_50": True,
+            "E_115": True,
+            "E_27": True,
+            "E_151": True,
+            "E_152": ["V_53", "V_54"],
+            **rash(["V_101", "V_29", "V_39"], "V_156", itch=2, swollen=1),
+            **pain([*TONSILS, PHARYNX, FOREHEAD], [BURNING, EXHAUSTING], 4, onset=3),
+        },
+        frozenset({"HIV (initial infection)"}),
+        xfail={"leaders": VAGUE_PLACE},
+    ),
+    Vignette(
+        "ebola",
+        30,
+        "M",
+        "back from West Africa last week, I have a high fever, I'm vomiting and my gums bleed",
+        {
+            "E_91": True,
+            "E_204": "V_1",
+            "E_73": True,
+            "E_41": True,
+            "E_178": True,
+            "E_148": True,
+            "E_51": True,
+            "E_144": True,
+            "E_89": True,
+        },
+        frozenset({"Ebola"}),
+        emergency=frozenset({"Ebola"}),
+    ),
+    Vignette(
+        "myocarditis",
+        25,
+        "M",
+        "since I had the flu I get chest pain and I'm out of breath with the slightest effort",
+        {
+            "E_64": True,
+            "E_66": True,
+            "E_0": True,
+            "E_155": True,
+            "E_175": True,
+            "E_218": True,
+            **pain(["V_56", LOWER_CHEST], [KNIFE], 5, onset=4),
+        },
+        frozenset({"Myocarditis", "Pericarditis"}),
+        why="both follow a viral illness with chest pain; ECG, troponin and echo tell them apart",
+        emergency=frozenset({"Myocarditis"}),
+    ),
+    Vignette(
+        "rib fracture",
+        72,
+        "F",
+        "after a bad coughing fit I have a sharp pain in my ribs, worse when I move or breathe",
+        {
+            "E_203": True,
+            "E_201": True,
+            "E_216": True,
+            "E_220": True,
+            "E_153": True,
+            **pain(["V_55", "V_170"], [KNIFE, SHARP], 7, onset=8, precise=8),
+        },
+        frozenset({"Spontaneous rib fracture"}),
+        xfail={"intake": INTAKE_WHEN_MOVING},
+    ),
+    Vignette(
+        "bronchiectasis",
+        45,
+        "F",
+        "every day I cough up lots of phlegm and sometimes there's blood in it",
+        {
+            "E_77": True,
+            "E_201": True,
+            "E_45": True,
+            "E_66": True,
+            "E_118": True,
+            "E_20": True,
+        },
+        frozenset({"Bronchiectasis"}),
+    ),
+    Vignette(
+        "ankle oedema",
+        65,
+        "F",
+        "my ankles have swollen up since I started my new blood pressure tablets",
+        {
+            "E_151": True,
+            "E_152": ["V_34", "V_35"],
+            "E_149": True,
+            "E_104": True,
+            **pain(["V_34", "V_35"], [HEAVY, "V_154"], 2, onset=1),
+        },
+        frozenset({"Localized edema"}),
+        benign=True,
+        absurd=("Anaphylaxis",),
+        xfail={"benign": UNSEEN_VALUES},
+    ),
+    Vignette(
+        "sarcoidosis",
+        35,
+        "F",
+        "I have red painful lumps on my shins, my eyes are red and I get short of breath",
+        {
+            "E_74": True,
+            "E_66": True,
+            "E_9": True,
+            **rash(["V_172", "V_173"], "V_157", itch=1, swollen=5, sore=5),
+            **pain(["V_172", "V_173"], [SENSITIVE], 4, onset=2),
+        },
+        frozenset({"Sarcoidosis"}),
+    ),
+    Vignette(
+        "laryngospasm",
+        40,
+        "M",
+        "for a few seconds I suddenly couldn't breathe or speak and made a high-pitched noise",
+        {"E_194": True, "E_128": True, "E_125": True, "E_79": True},
+        frozenset({"Larygospasm"}),
+        emergency=frozenset({"Larygospasm"}),
     ),
 )
