@@ -37,7 +37,7 @@ ACS_MISSED = (
 UNSEEN_VALUES = (
     "swollen ankles (E_152 ankle R/L) give Acute pulmonary edema ~100 % and an urgent banner, "
     "not breathless or not: the fit keeps the value leak (1e-3) for a swelling place the "
-    "broken multi-choice statistic marks unseen (1e-7) for Localized edema although 17 of its 23 "
+    "broken multi-choice statistic marks unseen (1e-7) for Localized edema although 22 of its 23 "
     "sample patients have swollen ankles"
 )
 INTAKE_TB = (
