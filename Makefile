@@ -48,7 +48,7 @@ browser:
 		|| echo "warning: could not install chromium; the browser test will be skipped" >&2; }
 
 unit: install browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # What CI runs (.ci/run): style, types, then the whole suite.
 test: lint typecheck unit

@@ -37,7 +37,12 @@ from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord
 from tests.vignettes import VIGNETTES, Vignette
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # One xdist worker runs every vignette test (`--dist loadgroup`), so each consultation runs
+    # once, not once per worker.
+    pytest.mark.xdist_group("vignettes"),
+]
 
 FEMALE_ONLY = frozenset({"E_167", "E_145", "E_163", "E_141", "E_11"})
 """Pregnancy, heavy periods, vaginal discharge, first period, breastfeeding."""

@@ -29,17 +29,6 @@ VAGUE_PLACE = (
     "particular places (pneumothorax: breasts; laryngitis: trachea) win whatever else is said, "
     "and the confidence stop then ends the questioning before the decisive questions"
 )
-ACS_MISSED = (
-    "crushing chest pain to the left arm with sweating leads to Acute pulmonary edema at ~100 % "
-    "after one question (breathless: yes); no risk factor or rest-pain question is asked and "
-    "neither acute coronary syndrome reaches the urgent threshold"
-)
-UNSEEN_VALUES = (
-    "swollen ankles (E_152 ankle R/L) give Acute pulmonary edema ~100 % and an urgent banner, "
-    "not breathless or not: the fit keeps the value leak (1e-3) for a swelling place the "
-    "broken multi-choice statistic marks unseen (1e-7) for Localized edema although 22 of its 23 "
-    "sample patients have swollen ankles"
-)
 INTAKE_TB = (
     "the reader takes 'blood in it' (the cough) for vomiting blood (E_210) and 'coughing for "
     "weeks' for intense coughing fits (E_203); no offered reading has the cough or haemoptysis"
@@ -437,9 +426,6 @@ VIGNETTES: tuple[Vignette, ...] = (
         why="acute coronary syndrome: infarction and unstable angina differ by ECG and troponin",
         emergency=ACS,
         absurd=("GERD", "Panic attack"),
-        xfail={
-            "urgent": ACS_MISSED,
-        },
     ),
     Vignette(
         "stable angina",
@@ -655,9 +641,6 @@ VIGNETTES: tuple[Vignette, ...] = (
             **pain([EPIGASTRIC, LOWER_CHEST], [BURNING], 4, onset=3, spreads=[UPPER_CHEST]),
         },
         frozenset({"GERD"}),
-        xfail={
-            "leaders": VAGUE_PLACE,
-        },
     ),
     Vignette(
         "boerhaave",
@@ -940,7 +923,6 @@ VIGNETTES: tuple[Vignette, ...] = (
         frozenset({"Localized edema"}),
         benign=True,
         absurd=("Anaphylaxis",),
-        xfail={"benign": UNSEEN_VALUES},
     ),
     Vignette(
         "sarcoidosis",
