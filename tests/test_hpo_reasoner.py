@@ -232,7 +232,7 @@ def test_a_checklist_offers_unrelated_terms_and_counts_each_choice(
     catalogue = HpoCatalogue(kb)
     assert catalogue.knows(question.code) and not catalogue.knows("HP:0001250+HP:9999999")
     assert catalogue.question_text(question.code).startswith("Which of these does the patient")
-    first = question.choices[0][1]
+    first = str(question.choices[0][1])
     assert catalogue.parse_text(question.code, "1") == [first]
     assert catalogue.parse_text(question.code, "none") == []
     with pytest.raises(InvalidAnswerError, match="Not a choice"):
