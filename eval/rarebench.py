@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import DdxError
+from agent.phenotype.questions import CHECKLIST_SIZE
 from data.locations import require_existing
 from eval.rarebench_cases import PhenotypeCaseRunner
 from eval.rarebench_matching import DiseaseMatcher, load_disease_mapping
@@ -42,6 +43,8 @@ class RareBenchRequest(RunRequest):
     opening_share: float = OPENING_SHARE
     review_of_systems: bool = True
     """Open each consultation with the review of systems (one multi-choice question)."""
+    checklist: int = CHECKLIST_SIZE
+    """HPO terms offered per later question (1: single yes/no questions)."""
     opening_seed: int | None = 0
     """Seed of the shuffle of the observed terms before the opening; None: record order."""
     unmentioned: Unmentioned = "unknown"
@@ -88,6 +91,7 @@ def run_rarebench(
         full_profile=request.full_profile,
         opening_share=request.opening_share,
         review_of_systems=request.review_of_systems,
+        checklist=request.checklist,
         opening_seed=request.opening_seed,
         unmentioned=request.unmentioned,
         limit=request.limit,
@@ -104,6 +108,7 @@ def run_rarebench(
         opening_share=request.opening_share,
         confidence_threshold=request.confidence_threshold,
         review_of_systems=request.review_of_systems,
+        checklist=request.checklist,
         opening_seed=request.opening_seed,
         unmentioned=request.unmentioned,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from agent.phenotype.questions import CHECKLIST_SIZE
 from agent.report import FinalReport
 from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
@@ -109,6 +110,7 @@ class PhenotypeCaseRunner:
         opening_share: float,
         confidence_threshold: float,
         review_of_systems: bool = True,
+        checklist: int = CHECKLIST_SIZE,
         opening_seed: int | None = 0,
         unmentioned: Unmentioned = "unknown",
     ) -> None:
@@ -123,7 +125,8 @@ class PhenotypeCaseRunner:
         self.confidence_threshold = confidence_threshold
         self.opening_seed = opening_seed
         self.unmentioned: Unmentioned = unmentioned
-        self.session = batch_session(hpo_context(kb, review_of_systems=review_of_systems))
+        context = hpo_context(kb, review_of_systems=review_of_systems, checklist=checklist)
+        self.session = batch_session(context)
 
     def run(self, index: int) -> PhenotypeCaseResult:
         return run_phenotype_case(

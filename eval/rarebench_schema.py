@@ -56,6 +56,9 @@ class RareBenchConfig(BaseModel):
     )
     unmentioned: str = Field(default="unknown", description="Answer to unmentioned terms.")
     review_of_systems: bool = True
+    checklist: int = Field(
+        default=1, description="HPO terms offered per question after the review."
+    )
     limit: int | None
     seed: int
     knowledge_base: str = Field(description="HPO annotation version.")

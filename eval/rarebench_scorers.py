@@ -72,7 +72,10 @@ METHODS: list[Method] = [
         "LR, η 0.5, record 40, excluded s=0.9",
         lambda kb: LikelihoodScorer(kb, replace(PLAIN, sensitivity=0.9)),
     ),
-    Method("LR, η 0.5, record 40, excluded s=0.2", lambda kb: LikelihoodScorer(kb, PLAIN)),
+    Method(
+        "LR, η 0.5, record 40, excluded s=0.2",
+        lambda kb: LikelihoodScorer(kb, replace(PLAIN, sensitivity=0.2)),
+    ),
     Method(
         "LR + unmentioned-feature penalty κ 0.3 (scaled by length)",
         lambda kb: LikelihoodScorer(kb, replace(DEFAULT, similarity_weight=0.0)),
@@ -85,12 +88,18 @@ METHODS: list[Method] = [
     ),
     Method(
         "LR + penalty (not scaled by length) + 2 × Resnik, excluded s=0.2",
-        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, scale_missing_by_length=False)),
+        lambda kb: LikelihoodScorer(
+            kb, replace(DEFAULT, scale_missing_by_length=False, sensitivity=0.2)
+        ),
     ),
-    Method("LR + penalty + 2 × Resnik, excluded s=0.2 (default)", LikelihoodScorer),
+    Method(
+        "LR + penalty + 2 × Resnik, excluded s=0.2",
+        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, sensitivity=0.2)),
+    ),
+    Method("LR + penalty + 2 × Resnik, excluded s=0.05 (default)", LikelihoodScorer),
     Method(
         "LR + 2 × Resnik (no penalty), excluded s=0.2",
-        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, missing_penalty=0.0)),
+        lambda kb: LikelihoodScorer(kb, replace(DEFAULT, missing_penalty=0.0, sensitivity=0.2)),
     ),
 ]
 

@@ -9,8 +9,9 @@
   instead, which is right only for records that are complete by construction (the simulated
   patients of ``simulator.phenotype_generator``).
 
-To the review of systems it ticks each branch by the yes rule. Terms outside the knowledge base
-are ignored. Yes wins when a record both has a term and excludes an ancestor of it.
+To a multi-choice question (the review of systems, a checklist of terms) it ticks each choice
+by the yes rule and leaves the rest unticked: it says "no" to none of them. Terms outside the
+knowledge base are ignored. Yes wins when a record both has a term and excludes an ancestor of it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from agent.findings import Findings, FindingValue
-from agent.phenotype.review import REVIEW_CODE, review_branches
+from agent.phenotype.review import choice_terms, is_multi_choice
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 Unmentioned = Literal["unknown", "absent"]
@@ -46,10 +47,10 @@ class PhenotypePatient:
         self._excluded = {kb.term_index(t) for t in self.excluded}
 
     def answer(self, code: str) -> FindingValue:
-        """Yes / no / don't know (None) for a term; for the review of systems, the branches
-        the patient has a term under."""
-        if code == REVIEW_CODE:
-            return [self.kb.term_ids[t] for t in review_branches(self.kb) if t in self._yes]
+        """Yes / no / don't know (None) for a term; for a multi-choice question (the review
+        of systems, a checklist), the choices the patient has a term under."""
+        if is_multi_choice(self.kb, code):
+            return [self.kb.term_ids[t] for t in choice_terms(self.kb, code) if t in self._yes]
         current = self.kb.resolve(code)
         if current is None:
             return None if self.unmentioned == "unknown" else False

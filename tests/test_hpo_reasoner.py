@@ -138,7 +138,7 @@ def test_history_taker_asks_a_separating_term_never_an_implied_one(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
     kb = mini_hpo_kb
-    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb), review_of_systems=False)
+    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb), review_of_systems=False, checklist=1)
     consult = view({"HP:0001251": True})  # ataxia: Alpha and Gamma both have it
     question = taker.next_question(consult)
     assert question is not None
@@ -201,11 +201,57 @@ def test_the_review_of_systems_comes_first_and_counts_per_branch(
     assert expanded["HP:0000707"] is True
     assert expanded["HP:0000152"] is False  # head or neck: not ticked
     assert "HP:0001167" not in expanded  # finger: implied by arachnodactyly, never denied
-    # after the review: a single-term question, never below a branch answered no
+    # after the review: a checklist of terms, none below a branch answered no
     after = view(findings, asked=[REVIEW_CODE])
     following = taker.next_question(after)
-    assert following is not None and following.kind == "B"
-    assert following.code not in {"HP:0000252", "HP:0000256", "HP:0000234", "HP:0000152"}
+    assert following is not None and following.kind == "M"
+    offered = {code for _, code in following.choices}
+    assert len(offered) >= 2
+    assert not offered & {"HP:0000252", "HP:0000256", "HP:0000234", "HP:0000152"}
+
+
+def test_a_checklist_offers_unrelated_terms_and_counts_each_choice(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    from agent.phenotype.catalogue import HpoCatalogue
+    from agent.phenotype.review import checklist_terms, expand_findings
+    from agent.phenotype.roles import split_view
+    from simulator.phenotype_patient import PhenotypePatient
+
+    kb = mini_hpo_kb
+    taker = PhenotypeHistoryTaker(PhenotypeDiagnoser(kb), review_of_systems=False, checklist=3)
+    question = taker.next_question(view({"HP:0001251": True}))  # ataxia
+    assert question is not None and question.kind == "M"
+    terms = checklist_terms(kb, question.code)
+    assert terms is not None and 2 <= len(terms) <= 3
+    assert [code for _, code in question.choices] == [kb.term_ids[t] for t in terms]
+    for term in terms:  # no choice is an ancestor or descendant of another, or implied
+        others = set(terms) - {term}
+        assert not others & {int(a) for a in kb.ancestors_of(term)}
+        assert kb.term_ids[term] not in {"HP:0001251", "HP:0000707", "HP:0000118"}
+    catalogue = HpoCatalogue(kb)
+    assert catalogue.knows(question.code) and not catalogue.knows("HP:0001250+HP:9999999")
+    assert catalogue.question_text(question.code).startswith("Which of these does the patient")
+    first = str(question.choices[0][1])
+    assert catalogue.parse_text(question.code, "1") == [first]
+    assert catalogue.parse_text(question.code, "none") == []
+    with pytest.raises(InvalidAnswerError, match="Not a choice"):
+        catalogue.normalize(question.code, ["HP:0000118"])
+    # the record patient ticks what the record has (or has below), leaves the rest unticked
+    patient = PhenotypePatient(kb, ["HP:0001251", "HP:0007359"], excluded=[first])
+    answer = patient.answer(question.code)
+    assert isinstance(answer, list)
+    assert answer == [kb.term_ids[t] for t in terms if patient.has(kb.term_ids[t])]
+    # ticked: confirmed when asked; unticked: a weak "no"; "don't know": nothing
+    findings: Findings = {"HP:0001251": True, question.code: [first]}
+    split = split_view(kb, view(findings, asked=[question.code]))
+    assert kb.term_index(first) in split.confirmed
+    assert set(split.unticked) == set(terms) - {kb.term_index(first)}
+    assert expand_findings(kb, {question.code: None}) == {}
+    again = taker.next_question(view({"HP:0001251": True, question.code: None}, [question.code]))
+    if again is not None:
+        offered = checklist_terms(kb, again.code) or [kb.term_index(again.code)]
+        assert not set(offered) & set(terms)
 
 
 def test_expected_gain_counts_yes_and_no_and_leaves_dont_know_uninformative(

@@ -321,7 +321,7 @@ def test_chat_over_hpo_with_typed_phenotypes(
     assert result.exit_code == 0, result.output
     assert "Arachnodactyly (HP:0001166): yes" in result.output
     assert "Seizure (HP:0001250): no" in result.output
-    assert "Does the patient have" in result.output
+    assert "Which of these does the patient have?" in result.output
     text = report.read_text()
     assert "Which parts of the body are affected?" in result.output
     assert "3 questions asked" in text and "Not yet asked:" in text

@@ -58,6 +58,15 @@ def rarebench(
         help="Open with the review of systems (one multi-choice question over the top-level "
         "HPO branches); --no-review asks single-term questions only.",
     ),
+    choices: int | None = typer.Option(
+        None,
+        "--choices",
+        min=1,
+        help="HPO terms offered per question after the review of systems (a checklist: "
+        "'which of these does the patient have?'); 1 asks single yes/no questions "
+        "[default: the engine's, 8].",
+        show_default=False,
+    ),
     opening_seed: int = typer.Option(
         0,
         "--opening-seed",
@@ -80,15 +89,16 @@ def rarebench(
     As in MEDDxAgent and RareBench, each consultation starts from the first 20 % of the
     patient's observed terms (at least one; shuffled with --opening-seed first) and asks up to
     --questions questions: first the review of systems (which parts of the body are affected),
-    then yes/no questions about HPO terms. The simulated patient answers yes when the term or a
-    more specific one is in the record, no when the record excludes it ('Excluded'), and
-    "don't know" otherwise (--unmentioned). --full-profile gives every observed term and every
-    excluded one up front. Files: RareBench JSONL ('Phenotype', 'RareDisease', 'Department') or
-    the phenopacket dev file ('Excluded', 'Subset' too); figures per Subset / Department and
-    after 5, 10 and 20 questions are in summary.json. A case
-    is right when a ranked disease shares an id or a cross-referenced id with 'RareDisease', or
-    has the same normalised name. Results go to OUT/cases.jsonl as cases finish (run again to
-    resume) and OUT/summary.json (n, top1, top3, top10, median_rank, avg_questions, seconds).
+    then checklists of the --choices most telling HPO terms. The simulated patient answers yes
+    (ticks a choice) when the term or a more specific one is in the record, no when the record
+    excludes it ('Excluded'), and "don't know" otherwise (--unmentioned). --full-profile gives
+    every observed term and every excluded one up front. Files: RareBench JSONL ('Phenotype',
+    'RareDisease', 'Department') or the phenopacket dev file ('Excluded', 'Subset' too);
+    figures per Subset / Department and after 5, 10 and 20 questions are in summary.json. A
+    case is right when a ranked disease shares an id or a cross-referenced id with
+    'RareDisease', or has the same normalised name. Results go to OUT/cases.jsonl as cases
+    finish (run again to resume) and OUT/summary.json (n, top1, top3, top10, median_rank,
+    avg_questions, seconds).
     """
     from eval.rarebench import MAPPING_FILE, RareBenchRequest, run_rarebench
 
@@ -110,6 +120,7 @@ def rarebench(
         seed=seed,
         full_profile=full_profile,
         review_of_systems=review,
+        **({} if choices is None else {"checklist": choices}),
         opening_seed=None if record_order else opening_seed,
         unmentioned="unknown" if unmentioned is UnmentionedAnswer.unknown else "absent",
         confidence_threshold=settings.confidence_threshold,

@@ -5,18 +5,19 @@ from __future__ import annotations
 from agent.findings import FindingValue, InvalidAnswerError, parse_yes_no
 from agent.phenotype.phrasing import phrase_term_answer, term_question
 from agent.phenotype.review import (
-    REVIEW_CODE,
-    REVIEW_TEXT,
-    normalize_review,
-    parse_review,
-    phrase_review,
+    is_multi_choice,
+    normalize_choices,
+    parse_choices,
+    phrase_choices,
+    question_text,
 )
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 
 class HpoCatalogue:
     """Every phenotype term is a yes/no finding (``None``: don't know), except the review of
-    systems (``agent.phenotype.review``), a multi-choice question over the top-level branches.
+    systems and the checklists (``agent.phenotype.review``), multi-choice questions over
+    several terms.
 
     No rare disease is flagged urgent: the annotations carry no severity.
     """
@@ -25,28 +26,28 @@ class HpoCatalogue:
         self.kb = kb
 
     def knows(self, code: str) -> bool:
-        return self.kb.resolve(code) is not None
+        return self.kb.resolve(code) is not None or is_multi_choice(self.kb, code)
 
     def question_text(self, code: str) -> str:
-        if code == REVIEW_CODE:
-            return REVIEW_TEXT
+        if is_multi_choice(self.kb, code):
+            return question_text(self.kb, code)
         return term_question(self.kb, self.kb.term_index(code))
 
     def normalize(self, code: str, value: object) -> FindingValue:
-        if code == REVIEW_CODE:
-            return normalize_review(self.kb, value)
+        if is_multi_choice(self.kb, code):
+            return normalize_choices(self.kb, code, value)
         if value is None or isinstance(value, bool):
             return value
         raise InvalidAnswerError(f"{code} is a yes/no question; got {value!r}.")
 
     def parse_text(self, code: str, text: str) -> FindingValue:
-        if code == REVIEW_CODE:
-            return parse_review(self.kb, text)
+        if is_multi_choice(self.kb, code):
+            return parse_choices(self.kb, code, text)
         return parse_yes_no(text)
 
     def phrase_answer(self, code: str, value: FindingValue) -> str:
-        if code == REVIEW_CODE:
-            return phrase_review(self.kb, value)
+        if is_multi_choice(self.kb, code):
+            return phrase_choices(self.kb, code, value)
         return phrase_term_answer(value if isinstance(value, bool) else None)
 
     def is_present(self, code: str, value: FindingValue) -> bool | None:

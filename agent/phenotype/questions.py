@@ -1,5 +1,6 @@
-"""The phenotype reasoner's history-taking role: ask the HPO term with the largest expected
-information gain under a patient who may not know.
+"""The phenotype reasoner's history-taking role: ask about the HPO terms with the largest
+expected information gain under a patient who may not know — after the review of systems, a
+checklist of the ``CHECKLIST_SIZE`` best terms per question (``agent.phenotype.review``).
 
 A real record — or a real patient — answers "yes" to a feature the patient has only some of
 the time, "no" rarely, and "I don't know" most often; the engine takes "don't know" as no
@@ -27,13 +28,27 @@ import numpy.typing as npt
 from agent.findings import FindingValue
 from agent.phenotype.model import FloatArray, leading
 from agent.phenotype.phrasing import term_question
-from agent.phenotype.review import REVIEW_CODE, REVIEW_TEXT, review_branches, review_choices
+from agent.phenotype.review import (
+    CHECKLIST_TEXT,
+    REVIEW_CODE,
+    REVIEW_TEXT,
+    checklist_code,
+    choice_terms,
+    review_branches,
+    review_choices,
+)
 from agent.phenotype.roles import PhenotypeDiagnoser, split_findings
 from agent.roles import ConsultationView, Question
 
 POOL = 1000
 """The gain is computed over this many leading diseases (with the calibrated posterior they
 carry all but a negligible share of the probability)."""
+
+CHECKLIST_SIZE = 8
+"""Terms offered per question after the review of systems (1: single yes/no questions). A
+record — or a patient — answers "don't know" to most single terms, so a question that offers
+the few features telling the leaders apart is answered far more often; a protocol choice,
+smaller than the review's ~25 choices (BENCHMARKS.md gives 1, 5, 8 and 12)."""
 
 MIN_GAIN_BITS = 0.0
 """Stop asking only when no question can tell the leading diseases apart: with thousands of
@@ -66,8 +81,10 @@ class PhenotypeHistoryTaker:
         focus: float = 1.0,
         review_of_systems: bool = True,
         answers: AnswerModel | None = None,
+        checklist: int = CHECKLIST_SIZE,
     ) -> None:
         self.review_of_systems = review_of_systems
+        self.checklist = checklist
         self.focus = focus
         """Exponent on the leaders' probabilities before the gain is computed (> 1: questions
         aimed at the very top of the differential)."""
@@ -150,26 +167,61 @@ class PhenotypeHistoryTaker:
             )
         probabilities = self.diagnoser.posterior(view)
         leaders = [int(d) for d in leading(probabilities, self.candidates)]
-        implied = self._implied(view.findings)
-        asked = {self.kb.resolve(code) for code in (*view.asked, *view.findings)}
-        reachable = np.unique(self._presence_rows[leaders].indices)
-        terms = [
-            int(t) for t in reachable[~implied[reachable]] if self.kb.term_ids[int(t)] not in asked
-        ]
+        terms = self._open_terms(view, leaders)
         if not terms:
             return None
         gains = self.expected_gains(probabilities**self.focus, terms)
-        best = int(np.argmax(gains))
-        if gains[best] <= MIN_GAIN_BITS:
+        chosen = self._choose(terms, gains)
+        if not chosen:
             return None
-        term = terms[best]
+        best = max(chosen, key=lambda i: gains[i])
+        reason = self._reason(terms[best], leaders[:6], float(gains[best]))
+        if len(chosen) == 1:
+            return Question(
+                code=self.kb.term_ids[terms[best]],
+                text=term_question(self.kb, terms[best]),
+                kind="B",
+                reason=reason,
+                expected_gain=round(float(gains[best]), 4),
+            )
+        code = checklist_code(self.kb, [terms[i] for i in chosen])
         return Question(
-            code=self.kb.term_ids[term],
-            text=term_question(self.kb, term),
-            kind="B",
-            reason=self._reason(term, leaders[:6], float(gains[best])),
-            expected_gain=round(float(gains[best]), 4),
+            code=code,
+            text=CHECKLIST_TEXT,  # the choices are shown beside it
+            kind="M",
+            choices=[(self.kb.term_names[terms[i]], self.kb.term_ids[terms[i]]) for i in chosen],
+            reason=reason,
+            expected_gain=round(float(sum(gains[i] for i in chosen)), 4),
         )
+
+    def _open_terms(self, view: ConsultationView, leaders: Sequence[int]) -> list[int]:
+        """Terms annotated to the leaders whose answer is not known or implied yet."""
+        implied = self._implied(view.findings)
+        for code in view.asked:  # a checklist answered "don't know" is not offered again
+            implied[choice_terms(self.kb, code)] = True
+        asked = {self.kb.resolve(code) for code in (*view.asked, *view.findings)}
+        reachable = np.unique(self._presence_rows[leaders].indices)
+        return [
+            int(t) for t in reachable[~implied[reachable]] if self.kb.term_ids[int(t)] not in asked
+        ]
+
+    def _choose(self, terms: Sequence[int], gains: FloatArray) -> list[int]:
+        """Positions (in ``terms``) of the question's terms: the ``checklist`` largest gains
+        above ``MIN_GAIN_BITS``, skipping a term related to one already chosen (an ancestor
+        or descendant of it: its answer would mostly follow)."""
+        chosen: list[int] = []
+        related: set[int] = set()
+        for i in np.argsort(-gains, kind="stable"):
+            if gains[i] <= MIN_GAIN_BITS or len(chosen) >= self.checklist:
+                break
+            term = terms[int(i)]
+            if term in related:
+                continue
+            chosen.append(int(i))
+            related.update(int(a) for a in self.kb.ancestors_of(term))
+            start, end = self._descendants.indptr[term], self._descendants.indptr[term + 1]
+            related.update(int(d) for d in self._descendants.indices[start:end])
+        return chosen
 
     def _review_due(self, view: ConsultationView) -> bool:
         """The review comes first, once, when the ontology has branches to review."""
