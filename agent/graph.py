@@ -25,7 +25,14 @@ from agent.findings import FindingValue, InvalidAnswerError
 from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
 from agent.roles import ConsultationView, Passage, RankedCondition
 from agent.session import ConsultGraph
-from agent.state import CaseIntake, ConsultState, InputState, OutputState, validate_intake
+from agent.state import (
+    CaseIntake,
+    ConsultState,
+    InputState,
+    OutputState,
+    validate_intake,
+    validate_regions,
+)
 
 SNAPSHOT_SIZE = 10
 
@@ -64,6 +71,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         asked=state.get("asked", []),
         differential=_Pairs(state.get("differential", [])),
         max_questions=state.get("max_questions", 0),
+        regions=state.get("regions", {}),
     )
 
 
@@ -77,19 +85,29 @@ def intake(
     the first diagnosis and the driver's first decision in the same step; see :func:`ask`)."""
     case = CaseIntake.model_validate(state["intake"])
     findings = validate_intake(runtime.context.catalogue, case)
+    regions = validate_regions(runtime.context.catalogue, case)
     opened: dict[str, Any] = {
         "age": case.age,
         "sex": case.sex,
         "max_questions": case.max_questions,
         "confidence_threshold": case.confidence_threshold,
         "findings": findings,
+        "regions": regions,
         "asked": [],
         "pending": None,
         "needs_diagnosis": True,
         "differential": [],
         "passages": [],
         "retrieved_for": [],
-        "trace": [{"kind": "intake", "findings": findings, "age": case.age, "sex": case.sex}],
+        "trace": [
+            {
+                "kind": "intake",
+                "findings": findings,
+                "regions": regions,
+                "age": case.age,
+                "sex": case.sex,
+            }
+        ],
     }
     if not runtime.context.diagnose_each_answer:
         return Command(goto="diagnose", update=opened)
@@ -184,6 +202,7 @@ def ask(
     }
     update: dict[str, Any] = {
         "findings": findings,
+        "regions": {c: v for c, v in state.get("regions", {}).items() if c != code},
         "asked": [*state["asked"], code],
         "pending": None,
         "needs_diagnosis": True,

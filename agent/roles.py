@@ -7,7 +7,7 @@ agents implement the same protocols later, and the graph does not change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +25,9 @@ class ConsultationView:
     asked: Sequence[str]
     differential: Sequence[tuple[str, float]]
     max_questions: int
+    regions: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Multi-choice evidences known only as "one or more of these values" (the patient named a
+    region: "my chest hurts"), until the question is asked and answered exactly."""
 
     @property
     def questions_asked(self) -> int:

@@ -28,6 +28,11 @@ class CaseIntake(BaseModel):
         default_factory=dict,
         description="Known findings at the start, e.g. the chief complaint {'E_91': True}.",
     )
+    regions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Multi-choice evidences the patient named only as a region, e.g. "
+        "{'E_55': [the chest's places]} for 'my chest hurts': at least one of these values.",
+    )
     max_questions: int = Field(default=10, ge=0, le=500)
     confidence_threshold: float = Field(default=0.99, gt=0.0, le=1.0)
 
@@ -48,6 +53,8 @@ class ConsultState(TypedDict, total=False):
     max_questions: int
     confidence_threshold: float
     findings: dict[str, FindingValue]
+    regions: dict[str, list[str]]
+    """Evidences known only as "at least one of these values", until asked (CaseIntake)."""
     asked: list[str]
     pending: dict[str, Any] | None
     needs_diagnosis: bool
@@ -60,6 +67,25 @@ class ConsultState(TypedDict, total=False):
     """The person chose to finish now (resume value ``{"stop": True}``)."""
     report: dict[str, Any]
     trace: Annotated[list[dict[str, Any]], operator.add]
+
+
+def validate_regions(catalogue: FindingCatalogue, intake: CaseIntake) -> dict[str, list[str]]:
+    """The intake's regions, normalised like a multi-choice answer; a region for an evidence
+    the intake also states exactly is dropped (the exact answer says more)."""
+    regions: dict[str, list[str]] = {}
+    for code, values in intake.regions.items():
+        if code in intake.findings:
+            continue
+        if not catalogue.knows(code):
+            raise DdxError(f"Unknown evidence code {code!r} in the intake's regions.")
+        try:
+            value = catalogue.normalize(code, list(values))
+        except InvalidAnswerError as exc:
+            raise DdxError(f"Intake region {code}: {exc}") from None
+        if not isinstance(value, list):
+            raise DdxError(f"Intake region {code}: only a several-choice question has regions.")
+        regions[code] = [str(v) for v in value]
+    return regions
 
 
 def validate_intake(catalogue: FindingCatalogue, intake: CaseIntake) -> dict[str, FindingValue]:

@@ -13,6 +13,7 @@ import pytest
 
 from agent.findings import Findings
 from agent.free_text import CachedEncoder
+from agent.intake.options import IntakeOption
 from agent.intake.reader import IntakeReader
 from eval.intake_phrases import load_phrases, parse_expected
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -129,6 +130,23 @@ def reader(
 ) -> IntakeReader:
     cache = CachedEncoder(encoder.encode, tmp_path_factory.mktemp("intake"), "test")
     return IntakeReader(real_kb, encoder.encode, label_encoder=cache)
+
+
+@pytest.mark.integration
+def test_a_region_is_offered_as_one_or_more_of_its_places(reader: IntakeReader) -> None:
+    from agent.intake.options import intake_options
+
+    def first_option(text: str) -> IntakeOption:
+        options = intake_options(reader.kb, text, reader.read(text))
+        assert options, f"nothing offered for {text!r}"
+        return options[0]
+
+    chest = first_option("my chest hurts")
+    assert chest.findings.get("E_53") is True
+    assert "E_55" not in chest.findings  # not six places observed, but at least one of them
+    assert len(chest.regions["E_55"]) > 1 and set(chest.regions["E_55"]) <= CHEST
+    burning = first_option("burning when I pee")  # one place, named: exact
+    assert burning.findings["E_55"] == ["V_185"] and not burning.regions
 
 
 @pytest.mark.integration

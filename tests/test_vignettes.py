@@ -25,7 +25,7 @@ import pytest
 from agent.catalogue import DdxPlusCatalogue
 from agent.context import embedded_context
 from agent.findings import Findings, FindingValue, is_present
-from agent.intake.options import intake_options
+from agent.intake.options import IntakeOption, intake_options
 from agent.intake.shared import intake_reader
 from agent.report import FinalReport
 from agent.session import batch_session
@@ -111,22 +111,29 @@ def consult(
 
     def run(vignette: Vignette) -> Consultation:
         read = reader.read(vignette.complaint)
-        offered = [option.findings for option in intake_options(kb, vignette.complaint, read)]
+        options = intake_options(kb, vignette.complaint, read)
+        offered = [option.findings for option in options]
         assert offered, f"nothing offered for {vignette.complaint!r}"
         patient = patient_of(kb, vignette, next(iter(offered[0])))
-        true_readings = [
-            found
-            for found in offered
-            if all(is_true_of(kb, patient, code, value) for code, value in found.items())
-        ]
+
+        def true_of(option: IntakeOption) -> bool:
+            # A region ("my chest": one or more of its places) is true when it names one of theirs.
+            regions_true = all(is_true_of(kb, patient, c, v) for c, v in option.regions.items())
+            return regions_true and all(
+                is_true_of(kb, patient, code, value) for code, value in option.findings.items()
+            )
+
+        true_readings = [option for option in options if true_of(option)]
         if true_readings:
-            started = true_readings[0]
+            started, regions = true_readings[0].findings, true_readings[0].regions
         else:  # the person keeps what is true of the best reading ("yes, but not that")
             started = {c: v for c, v in offered[0].items() if is_true_of(kb, patient, c, v)}
+            regions = {c: v for c, v in options[0].regions.items() if is_true_of(kb, patient, c, v)}
         intake = CaseIntake(
             age=vignette.age,
             sex=vignette.sex,
             findings=started,
+            regions=regions,
             max_questions=DEFAULT_BUDGET,
             confidence_threshold=DEFAULT_CONFIDENCE,
         )

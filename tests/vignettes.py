@@ -22,12 +22,15 @@ ACS = frozenset({"Possible NSTEMI / STEMI", "Unstable angina"})
 """Acute coronary syndromes: chest pain at rest is one picture until an ECG and troponin."""
 
 
-VAGUE_PLACE = (
-    "the intake reads a vague place ('my chest', 'my throat') as every place of that region "
-    "(chest: upper, lower, both breasts, both sides; throat: 7 places) and the likelihood "
-    "scores each as an observed place, so conditions whose DDXPlus profile lists those "
-    "particular places (pneumothorax: breasts; laryngitis: trachea) win whatever else is said, "
-    "and the confidence stop then ends the questioning before the decisive questions"
+PE_NOT_ASKED = (
+    "the ten questions go to the pain's radiation, place, character and intensity, never to "
+    "immobilisation, a swollen calf or coughing blood, so panic attack (sudden breathlessness "
+    "with chest pain) leads and embolism stays below the urgent threshold"
+)
+HERNIA_PROFILE = (
+    "DDXPlus's inguinal hernia has neither a swelling nor groin pain (its pain sits in the "
+    "iliac fossa, hip and testicle), so a painful lump in the groin matches nothing of it and "
+    "the swelling leads to anaphylaxis or localized edema: a limit of the knowledge base"
 )
 INTAKE_TB = (
     "the reader takes 'blood in it' (the cough) for vomiting blood (E_210) and 'coughing for "
@@ -394,8 +397,9 @@ VIGNETTES: tuple[Vignette, ...] = (
         emergency=frozenset({"Pulmonary embolism"}),
         absurd=("URTI", "Panic attack"),
         xfail={
-            "leaders": VAGUE_PLACE,
-            "urgent": VAGUE_PLACE,
+            "leaders": PE_NOT_ASKED,
+            "absurd": PE_NOT_ASKED,
+            "urgent": PE_NOT_ASKED,
         },
     ),
     Vignette(
@@ -622,9 +626,6 @@ VIGNETTES: tuple[Vignette, ...] = (
         },
         frozenset({"Epiglottitis"}),
         emergency=frozenset({"Epiglottitis"}),
-        xfail={
-            "urgent": VAGUE_PLACE,
-        },
     ),
     # -- digestive ------------------------------------------------------------------------------
     Vignette(
@@ -657,10 +658,6 @@ VIGNETTES: tuple[Vignette, ...] = (
         },
         frozenset({"Boerhaave"}),
         emergency=frozenset({"Boerhaave"}),
-        xfail={
-            "leaders": VAGUE_PLACE,
-            "urgent": VAGUE_PLACE,
-        },
     ),
     Vignette(
         "pancreatic cancer",
@@ -694,6 +691,7 @@ VIGNETTES: tuple[Vignette, ...] = (
         },
         frozenset({"Inguinal hernia"}),
         benign=True,
+        xfail={"leaders": HERNIA_PROFILE, "benign": HERNIA_PROFILE},
     ),
     # -- neurological and other -----------------------------------------------------------------
     Vignette(
@@ -838,7 +836,6 @@ VIGNETTES: tuple[Vignette, ...] = (
             **pain([*TONSILS, PHARYNX, FOREHEAD], [BURNING, EXHAUSTING], 4, onset=3),
         },
         frozenset({"HIV (initial infection)"}),
-        xfail={"leaders": VAGUE_PLACE},
     ),
     Vignette(
         "ebola",

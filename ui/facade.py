@@ -159,7 +159,7 @@ class ConsultFacade:
             self.error = "Describe the complaint in other words, then find it again."
             return
         self.knowledge = "ddxplus"
-        if self._begin(age, sex, complaint.findings, complaint.label, "ddxplus"):
+        if self._begin(age, sex, complaint.findings, complaint.label, "ddxplus", complaint.regions):
             self.complaints = []
 
     def start_rare(self, age: int | None, sex: str | None, findings: dict[str, bool]) -> None:
@@ -246,6 +246,7 @@ class ConsultFacade:
         findings: dict[str, Any],
         complaint: str,
         knowledge: Knowledge,
+        regions: dict[str, list[str]] | None = None,
     ) -> bool:
         self.error = intake_problem(age, sex, complaint or "-")
         engine = self.active
@@ -257,6 +258,7 @@ class ConsultFacade:
                 age=age,
                 sex="M" if sex == "M" else "F" if sex == "F" else None,
                 findings=findings,
+                regions=regions or {},
                 max_questions=self.limits.max_questions,
                 confidence_threshold=self.limits.confidence_threshold,
             )

@@ -145,12 +145,16 @@ def chat(
             else:
                 from agent.cli.chat_intake import ask_complaint
 
+                known_age = age if age is not None else _ask_age()
+                known_sex = _check_sex(sex) if sex else _ask_sex()
+                picked = ask_complaint(
+                    console, kb, say or complaint, clients.doctor, settings.cache_folder
+                )
                 intake = CaseIntake(
-                    age=age if age is not None else _ask_age(),
-                    sex=_check_sex(sex) if sex else _ask_sex(),
-                    findings=ask_complaint(
-                        console, kb, say or complaint, clients.doctor, settings.cache_folder
-                    ),
+                    age=known_age,
+                    sex=known_sex,
+                    findings=picked.findings,
+                    regions=picked.regions,
                     max_questions=settings.max_questions,
                     confidence_threshold=settings.confidence_threshold,
                 )

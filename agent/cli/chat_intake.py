@@ -32,14 +32,17 @@ def ask_complaint(
     given: str | None,
     doctor: LLMClient | None,
     cache_dir: Path | None,
-) -> Findings:
-    """The starting findings the person confirms; asks until one reading is picked."""
+) -> IntakeOption:
+    """The reading the person confirms (its findings and regions); asks until one is picked."""
+    from agent.intake.options import IntakeOption
+
     text = given
     while True:
         if text is None:
             text = _prompt(ASK, default=None)
         if text.strip() in kb.evidences:
-            return {text.strip(): True}
+            code = text.strip()
+            return IntakeOption(label=kb.evidences[code].question, findings={code: True})
         options = _options(kb, text, doctor, cache_dir)
         if not options:
             console.print("Nothing in that names a symptom I know; please say it in other words.")
@@ -49,8 +52,8 @@ def ask_complaint(
         if picked is None:
             text = None
             continue
-        _show_understood(console, kb, picked.findings)
-        return dict(picked.findings)
+        _show_understood(console, kb, picked.findings, picked.regions)
+        return picked
 
 
 def _options(
@@ -79,7 +82,13 @@ def _pick(console: Console, options: list[IntakeOption]) -> IntakeOption | None:
         console.print(f"Please answer with a number from 0 to {len(options)}.")
 
 
-def _show_understood(console: Console, kb: KnowledgeBase, findings: Findings) -> None:
+def _show_understood(
+    console: Console, kb: KnowledgeBase, findings: Findings, regions: dict[str, list[str]]
+) -> None:
+    for code, values in regions.items():
+        ev = kb.evidence(code)
+        places = ", ".join(ev.describe_value(v) for v in values)
+        console.print(f"  understood: {ev.question} one or more of: {places}", markup=False)
     for code, value in findings.items():
         ev = kb.evidence(code)
         if isinstance(value, bool):

@@ -15,7 +15,7 @@ frequent inside them (P(e | c) / P(allowed strata | c)).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -178,6 +178,44 @@ class BayesEngine:
             result += self.log_values_not[code][:, ~chosen].sum(axis=1)
         return result
 
+    def region_loglik(
+        self,
+        code: str,
+        values: Sequence[str],
+        findings: Mapping[str, FindingValue],
+        tables: PatientTables | None = None,
+    ) -> FloatArray | None:
+        """log P(the multi-choice evidence is present with at least one of ``values`` | c).
+
+        What a person says naming a region ("my chest hurts": one or more of upper chest, lower
+        chest, breasts, sides) rather than the places themselves; scoring each place as observed
+        would favour the conditions that list all of them. Under the engine's model of values
+        (each chosen independently given c) the chance of at least one is 1 − Π(1 − P(v | c)).
+        None when the evidence cannot occur for this patient or its parent is known absent.
+        """
+        ev = self.kb.evidences[code]
+        t = tables or self.tables(None, None)
+        ei = self.kb.evidence_index[code]
+        if ev.kind is not EvidenceKind.MULTI_CHOICE or not t.possible[ei]:
+            return None
+        result: FloatArray = t.log_yes[:, ei].copy()
+        if ev.parent is not None:
+            parent_value = findings.get(ev.parent)
+            parent_present = (
+                None
+                if parent_value is None
+                else is_present(self.kb.evidences[ev.parent], parent_value)
+            )
+            if parent_present is False:
+                return None
+            if parent_present is None:
+                result += t.log_yes[:, self.parent_index[ei]]
+        index = [self.value_index[code][v] for v in values if v in self.value_index[code]]
+        if index:
+            none_of_them = self.log_values_not[code][:, index].sum(axis=1)
+            result += np.log(np.maximum(-np.expm1(none_of_them), 1e-300))
+        return result
+
     def demographic_loglik(self, age: int | None, sex: str | None) -> FloatArray:
         total = np.zeros(len(self.kb.condition_names))
         if sex in SEXES and self.model.log_sex is not None:
@@ -187,20 +225,35 @@ class BayesEngine:
         return total
 
     def log_joint(
-        self, findings: Mapping[str, FindingValue], age: int | None, sex: str | None
+        self,
+        findings: Mapping[str, FindingValue],
+        age: int | None,
+        sex: str | None,
+        regions: Mapping[str, Sequence[str]] | None = None,
     ) -> FloatArray:
+        """log P(c, findings, regions, age, sex) up to a constant; ``regions``: evidences known
+        only as "one or more of these values" (:meth:`region_loglik`), not yet asked."""
         tables = self.tables(age, sex)
         total = self.model.log_prior + self.demographic_loglik(age, sex)
         for code, value in findings.items():
             weight = self.finding_loglik(code, value, findings, tables)
             if weight is not None:
                 total = total + weight
+        for code, values in (regions or {}).items():
+            if code not in findings:
+                weight = self.region_loglik(code, values, findings, tables)
+                if weight is not None:
+                    total = total + weight
         return total
 
     def posterior(
-        self, findings: Mapping[str, FindingValue], age: int | None, sex: str | None
+        self,
+        findings: Mapping[str, FindingValue],
+        age: int | None,
+        sex: str | None,
+        regions: Mapping[str, Sequence[str]] | None = None,
     ) -> FloatArray:
-        log_joint = self.log_joint(findings, age, sex)
+        log_joint = self.log_joint(findings, age, sex, regions)
         log_joint = log_joint - log_joint.max()
         weights = np.exp(log_joint)
         return np.asarray(weights / weights.sum())

@@ -44,12 +44,15 @@ class _PosteriorCache:
 
     def get(self, view: ConsultationView) -> FloatArray:
         items = tuple((c, repr(v)) for c, v in view.findings.items())
-        key = (view.age, view.sex, items)
+        regions = tuple((c, tuple(v)) for c, v in view.regions.items() if c not in view.findings)
+        key = (view.age, view.sex, regions, items)
         if key == self._key and self._value is not None:
             return self._value
         log_joint = self._extended(view, key)
         if log_joint is None:
-            log_joint = self.engine.log_joint(view.findings, view.age, view.sex)
+            log_joint = self.engine.log_joint(
+                view.findings, view.age, view.sex, dict(regions) if regions else None
+            )
         shifted = np.exp(log_joint - log_joint.max())
         self._key, self._log_joint, self._value = key, log_joint, shifted / shifted.sum()
         return self._value
@@ -57,15 +60,15 @@ class _PosteriorCache:
     def _extended(self, view: ConsultationView, key: tuple[object, ...]) -> FloatArray | None:
         """The last log joint plus the one new finding, when that is all that changed."""
         old = self._key
-        if old is None or self._log_joint is None or old[:2] != key[:2]:
+        if old is None or self._log_joint is None or old[:3] != key[:3]:
             return None
-        old_items, items = old[2], key[2]
+        old_items, items = old[3], key[3]
         assert isinstance(old_items, tuple) and isinstance(items, tuple)
         if len(items) != len(old_items) + 1 or items[:-1] != old_items:
             return None
         code = items[-1][0]
         evidences = self.engine.kb.evidences
-        if any(evidences[known].parent == code for known in view.findings):
+        if any(evidences[known].parent == code for known in [*view.findings, *view.regions]):
             return None  # a parent's answer re-weighs its known children
         tables = self.engine.tables(view.age, view.sex)
         weight = self.engine.finding_loglik(code, view.findings[code], view.findings, tables)

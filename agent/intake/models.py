@@ -52,6 +52,27 @@ class Reading(BaseModel):
                 out[found.code] = found.value
         return out
 
+    def regions(self, kb: KnowledgeBase) -> dict[str, list[Value]]:
+        """Several-choice evidences named only as a region: one phrase read as several values
+        ("chest": upper, lower, both breasts, both sides). The patient has at least one of them,
+        not each; the engine scores them so (:meth:`BayesEngine.region_loglik`) and may ask
+        which. Values read from phrases of their own ("forehead and temple") stay exact."""
+        from retrieval.ddxplus_kb import EvidenceKind
+
+        by_phrase: dict[tuple[str, str], set[Value]] = {}
+        for found in self.findings:
+            if kb.evidence(found.code).kind is not EvidenceKind.MULTI_CHOICE:
+                continue
+            if not isinstance(found.value, bool):
+                by_phrase.setdefault((found.code, found.matched), set()).add(found.value)
+        vague = {code for (code, _), values in by_phrase.items() if len(values) > 1}
+        return {
+            code: sorted(
+                {v for (c, _), values in by_phrase.items() if c == code for v in values}, key=str
+            )
+            for code in sorted(vague)
+        }
+
     def describe(self, kb: KnowledgeBase) -> str:
         """'pain somewhere: yes; where: top of the head, forehead' — for a person to check."""
         from retrieval.ddxplus_phrases import short_statement

@@ -27,6 +27,9 @@ class IntakeOption(BaseModel):
 
     label: str
     findings: dict[str, FindingValue]
+    regions: dict[str, list[str]] = {}
+    """Several-choice evidences named only as a region: at least one of these values
+    (``CaseIntake.regions``); their exact values are left for a question."""
     none_of_these: bool = False
     """The choice that rejects every reading (the person types the complaint again)."""
 
@@ -43,8 +46,10 @@ def intake_options(
     options: list[IntakeOption] = []
     for reading in read.readings if read else ():
         if reading.states_a_symptom:
+            regions = {code: [str(v) for v in vs] for code, vs in reading.regions(kb).items()}
+            exact = {c: v for c, v in reading.as_findings(kb).items() if c not in regions}
             options.append(
-                IntakeOption(label=reading.describe(kb), findings=reading.as_findings(kb))
+                IntakeOption(label=reading.describe(kb), findings=exact, regions=regions)
             )
     if options:
         return options[:limit]
