@@ -31,7 +31,7 @@ from agent.report import FinalReport
 from agent.session import batch_session
 from agent.settings import DdxSettings
 from agent.state import CaseIntake
-from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
+from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase, Value
 from retrieval.embeddings import Encoder
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord
@@ -118,7 +118,9 @@ def consult(
 
         def true_of(option: IntakeOption) -> bool:
             # A region ("my chest": one or more of its places) is true when it names one of theirs.
-            regions_true = all(is_true_of(kb, patient, c, v) for c, v in option.regions.items())
+            regions_true = all(
+                is_true_of(kb, patient, c, list[Value](v)) for c, v in option.regions.items()
+            )
             return regions_true and all(
                 is_true_of(kb, patient, code, value) for code, value in option.findings.items()
             )
@@ -128,7 +130,11 @@ def consult(
             started, regions = true_readings[0].findings, true_readings[0].regions
         else:  # the person keeps what is true of the best reading ("yes, but not that")
             started = {c: v for c, v in offered[0].items() if is_true_of(kb, patient, c, v)}
-            regions = {c: v for c, v in options[0].regions.items() if is_true_of(kb, patient, c, v)}
+            regions = {
+                c: v
+                for c, v in options[0].regions.items()
+                if is_true_of(kb, patient, c, list[Value](v))
+            }
         intake = CaseIntake(
             age=vignette.age,
             sex=vignette.sex,
