@@ -151,7 +151,10 @@ def _format(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, dict):
-        return ", ".join(f"{key} {count}" for key, count in value.items()) or MISSING
+        if any(isinstance(inner, dict) for inner in value.values()):
+            # figures per group or per number of answers: "5: n 500, top1 0.426, …; 10: …"
+            return "; ".join(f"{key}: {_format(inner)}" for key, inner in value.items()) or MISSING
+        return ", ".join(f"{key} {_format(inner)}" for key, inner in value.items()) or MISSING
     return str(value)
 
 
