@@ -391,10 +391,10 @@ def test_phenopacket_run_reports_per_subset_and_after_questions(
     assert summary.after_questions[5].n == 3
     assert set(summary.by_group) == {"A", "B"} and summary.by_group["B"].n == 2
     # `ddx eval report` shows them as figures, not as raw dictionaries
-    rows = dict(summary_rows([load_run(out)]))
+    shown = dict(summary_rows([load_run(out)]))
     five = summary.after_questions[5]
-    assert f"5: n 3, top1 {five.top1:.3f}" in rows["after_questions"][0]
-    assert "{" not in rows["after_questions"][0] and "B: n 2" in rows["by_group"][0]
+    assert f"5: n 3, top1 {five.top1:.3f}" in shown["after_questions"][0]
+    assert "{" not in shown["after_questions"][0] and "B: n 2" in shown["by_group"][0]
     results = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
     answers = {t["answer"] for r in results for t in r["transcript"]}
     assert "I don't know." in answers  # nothing about the unmentioned terms is made up
