@@ -145,6 +145,7 @@ def test_a_region_is_offered_as_one_or_more_of_its_places(reader: IntakeReader) 
     assert chest.findings.get("E_53") is True
     assert "E_55" not in chest.findings  # not six places observed, but at least one of them
     assert len(chest.regions["E_55"]) > 1 and set(chest.regions["E_55"]) <= CHEST
+    assert "pain somewhere: one or more of " in chest.label
     burning = first_option("burning when I pee")  # one place, named: exact
     assert burning.findings["E_55"] == ["V_185"] and not burning.regions
 

@@ -77,15 +77,23 @@ class Reading(BaseModel):
         """'pain somewhere: yes; where: top of the head, forehead' — for a person to check."""
         from retrieval.ddxplus_phrases import short_statement
 
+        regions = self.regions(kb)
         parts: dict[str, list[str]] = {}
+        vague: set[str] = set()  # statements read as a region: "one or more of" its places
         for found in self.findings:
             ev = kb.evidence(found.code)
             if isinstance(found.value, bool):
                 text = "yes" if found.value else "no"
             else:
                 text = ev.describe_value(found.value)
-            parts.setdefault(short_statement(ev.question), []).append(text)
-        return "; ".join(f"{question}: {', '.join(texts)}" for question, texts in parts.items())
+            statement = short_statement(ev.question)
+            parts.setdefault(statement, []).append(text)
+            if found.code in regions:
+                vague.add(statement)
+        return "; ".join(
+            f"{question}: {'one or more of ' if question in vague else ''}{', '.join(texts)}"
+            for question, texts in parts.items()
+        )
 
     @property
     def states_a_symptom(self) -> bool:
