@@ -8,6 +8,7 @@ already shows the new question and differential (one script run per click).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import streamlit as st
 
@@ -26,6 +27,10 @@ from ui.state import choose_knowledge, current_settings, rare_job
 
 COMPLAINT_KEY, PICK_KEY = "intake_text", "pick"
 TYPED_KEY, KNOWLEDGE_KEY = "typed_answer", "knowledge"
+CHECKBOX_LIMIT = 12
+"""A several-choice question with at most this many choices (a rare-disease checklist, most
+DDXPlus ones) shows one checkbox per choice, all read at a glance; a longer list (the review
+of systems, DDXPlus's body places) stays a searchable pick."""
 
 
 def render(facade: ConsultFacade) -> None:
@@ -136,7 +141,7 @@ def _render_question(facade: ConsultFacade, question: PendingQuestion) -> None:
 
 def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
     """One click per answer: yes / no / don't know, a button per choice, or a pick for
-    scales and several-choice questions."""
+    scales and several-choice questions (checkboxes when the choices are few)."""
     absent = facade.absent_answer(question)
     values = [value for _, value in question.choices]
     options: list[tuple[str, Choice]]
@@ -146,6 +151,8 @@ def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
         key = f"scale-{question.number}"
         st.select_slider("How much, from 0 to 10?", options=values, key=key)
         options = [("Answer", WidgetPick(key, {}))]
+    elif question.kind == "M" and len(question.choices) <= CHECKBOX_LIMIT:
+        options = [("Answer", _checkboxes(question)), ("None of these", absent)]
     elif question.kind == "M":
         key = f"multi-{question.number}"
         st.multiselect("Pick all that apply", [label for label, _ in question.choices], key=key)
@@ -166,6 +173,7 @@ class WidgetPick:
 
     key: str
     labels: dict[str, Value]
+    nothing_picked: ClassVar[str] = "Pick an answer first, or click Don't know."
 
     def read(self) -> FindingValue:
         picked = st.session_state.get(self.key)
@@ -174,14 +182,38 @@ class WidgetPick:
         return [self.labels[label] for label in picked or []] or None
 
 
-Choice = FindingValue | WidgetPick
+@dataclass(frozen=True)
+class TickedPick:
+    """An answer read from checkboxes when its button is clicked: the values ticked, in the
+    question's order (the same list a multiselect pick gives)."""
+
+    boxes: tuple[tuple[str, Value], ...]
+    """(widget key, value) per checkbox."""
+    nothing_picked: ClassVar[str] = "Tick what applies first, or click None of these or Don't know."
+
+    def read(self) -> FindingValue:
+        return [value for key, value in self.boxes if st.session_state.get(key)] or None
+
+
+def _checkboxes(question: PendingQuestion) -> TickedPick:
+    boxes = tuple(
+        (f"tick-{question.number}-{index}", value)
+        for index, (_, value) in enumerate(question.choices)
+    )
+    with st.container(border=True):
+        for (label, _), (key, _) in zip(question.choices, boxes, strict=True):
+            st.checkbox(label, key=key)
+    return TickedPick(boxes)
+
+
+Choice = FindingValue | WidgetPick | TickedPick
 
 
 def _reply(facade: ConsultFacade, choice: Choice) -> None:
-    if isinstance(choice, WidgetPick):
+    if isinstance(choice, TickedPick | WidgetPick):
         value = choice.read()
         if value is None:
-            facade.error = "Pick an answer first, or click Don't know."
+            facade.error = choice.nothing_picked
             return
         facade.answer(Answer.of_value(value))
     else:
