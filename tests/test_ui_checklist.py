@@ -106,6 +106,11 @@ def test_a_long_list_keeps_the_searchable_pick() -> None:
     assert click(at, "Answer") == [{"value": ["V_2", "V_0"]}]
 
 
-def test_checkboxes_reach_the_limit_and_no_further() -> None:
-    at = open_page(question_of([(f"sign {n}", f"V_{n}") for n in range(CHECKBOX_LIMIT)]))
+def test_up_to_the_limit_checkboxes_run_down_two_columns() -> None:
+    signs = [(f"sign {n}", f"V_{n}") for n in range(CHECKBOX_LIMIT)]
+    at = open_page(question_of(signs))
     assert len(at.checkbox) == CHECKBOX_LIMIT and not at.multiselect
+    half = CHECKBOX_LIMIT // 2
+    left, right = at.columns[0], at.columns[1]  # the checkboxes' columns come first
+    assert [box.label for box in left.checkbox] == [label for label, _ in signs[:half]]
+    assert [box.label for box in right.checkbox] == [label for label, _ in signs[half:]]

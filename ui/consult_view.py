@@ -27,10 +27,13 @@ from ui.state import choose_knowledge, current_settings, rare_job
 
 COMPLAINT_KEY, PICK_KEY = "intake_text", "pick"
 TYPED_KEY, KNOWLEDGE_KEY = "typed_answer", "knowledge"
-CHECKBOX_LIMIT = 12
-"""A several-choice question with at most this many choices (a rare-disease checklist, most
-DDXPlus ones) shows one checkbox per choice, all read at a glance; a longer list (the review
-of systems, DDXPlus's body places) stays a searchable pick."""
+CHECKBOX_LIMIT = 16
+"""A several-choice question with at most this many choices (a rare-disease checklist of 8
+terms, DDXPlus's "Characterize your pain" with 16) shows one checkbox per choice, all read at
+a glance; a longer list (the review of systems' ~25 branches, DDXPlus's 165 body places) stays
+a pick that filters as you type."""
+CHECKBOX_COLUMN = 8
+"""Checkboxes per column: more choices than this are laid out in two columns."""
 
 
 def render(facade: ConsultFacade) -> None:
@@ -201,8 +204,10 @@ def _checkboxes(question: PendingQuestion) -> TickedPick:
         for index, (_, value) in enumerate(question.choices)
     )
     with st.container(border=True):
-        for (label, _), (key, _) in zip(question.choices, boxes, strict=True):
-            st.checkbox(label, key=key)
+        columns = st.columns(1 if len(boxes) <= CHECKBOX_COLUMN else 2)
+        rows = -(-len(boxes) // len(columns))  # top to bottom, then the next column
+        for index, ((label, _), (key, _)) in enumerate(zip(question.choices, boxes, strict=True)):
+            columns[index // rows].checkbox(label, key=key)
     return TickedPick(boxes)
 
 
