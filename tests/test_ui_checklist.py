@@ -86,6 +86,7 @@ def test_a_checklist_shows_one_checkbox_per_term_and_sends_the_ticked_ids(
     at.checkbox[3].check()
     at.checkbox[0].check()
     at.run()
+    assert [b.label for b in at.button if b.disabled] == ["None of these"]  # it would contradict
     assert click(at, "Answer") == [{"value": ["HP:0001166", "HP:0001250"]}]  # question order
 
 
@@ -93,6 +94,7 @@ def test_none_of_these_and_dont_know_are_one_click_on_a_checklist(
     checklist: PendingQuestion,
 ) -> None:
     at = open_page(checklist)
+    assert not any(b.disabled for b in at.button)
     assert click(at, "None of these") == [{"value": []}]
     assert click(at, "Don't know") == [{"value": []}, {"value": None}]
 

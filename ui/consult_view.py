@@ -163,9 +163,16 @@ def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
     else:
         options = [*question.choices, ("None of these", absent)]
     options.append(("Don't know", None))
+    # Signs ticked: "None of these" would contradict them, so it waits until they are unticked.
+    ticked = any(isinstance(c, TickedPick) and c.read() is not None for _, c in options)
     for column, (label, choice) in zip(st.columns(len(options)), options, strict=True):
         column.button(
-            label, key=f"answer-{label}", on_click=_reply, args=(facade, choice), width="stretch"
+            label,
+            key=f"answer-{label}",
+            on_click=_reply,
+            args=(facade, choice),
+            width="stretch",
+            disabled=ticked and label == "None of these",
         )
 
 
