@@ -245,13 +245,14 @@ def long_consultations(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DDX_CONFIDENCE_THRESHOLD", "1.0")  # never stop for confidence
 
 
-def test_a_several_choice_question_is_answered_with_a_pick(long_consultations: None) -> None:
+def test_a_several_choice_question_is_answered_with_checkboxes(long_consultations: None) -> None:
     at = reach(start(open_app(), complaint="pain", expected="pain somewhere: yes"), "E_4")
-    assert at.multiselect[0].options == ["chest", "throat", "head"]  # "Where is the pain?"
-    click(at, "Answer")  # nothing picked yet: explained, not sent
-    assert any(w.value.startswith("Pick an answer first") for w in at.warning)
+    assert [box.label for box in at.checkbox] == ["chest", "throat", "head"]  # "Where is...?"
+    click(at, "Answer")  # nothing ticked yet: explained, not sent
+    assert any(w.value.startswith("Tick what applies first") for w in at.warning)
 
-    at.multiselect[0].set_value(["chest", "head"])
+    at.checkbox[2].check()
+    at.checkbox[0].check()
     click(at, "Answer")
 
     assert findings_of(at)["E_4"] == ["V_1", "V_3"]

@@ -4,8 +4,8 @@ ever downloaded), on one app served by ``streamlit run`` as ``ddx ui`` runs it:
 * reload, bookmark and page navigation keep the user's history; the bare address in the same
   browser brings it back (cookie), another browser sees nothing of it;
 * the report downloads as Markdown with the patient and the whole transcript with reasons;
-* a rare-disease consultation (HPO ids typed, a term picked from the suggestions) reaches a
-  ranking with OMIM / ORPHA identifiers;
+* a rare-disease consultation (HPO ids typed, a term picked from the suggestions, a sign
+  ticked on a checklist) reaches a ranking with OMIM / ORPHA identifiers;
 * ``make run`` starts with standard input closed, prompts for nothing and serves the app.
 
 Screenshots of each step land in the test artefacts folder (``runs/test-artifacts/flows``);
@@ -85,13 +85,18 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def shot(page: Page, name: str) -> Path:
-    """Screenshot once the page's script run has settled (nothing stale left on screen) and
-    its lazily drawn parts (tables, download buttons) are there."""
+def settle(page: Page) -> None:
+    """Wait until the page's script run has settled: nothing stale left on screen."""
     page.wait_for_function(
         "() => !document.querySelector('[data-stale=\"true\"]')", timeout=STEP_TIMEOUT_MS
     )
     page.wait_for_load_state("networkidle")
+
+
+def shot(page: Page, name: str) -> Path:
+    """Screenshot once the page's script run has settled (nothing stale left on screen) and
+    its lazily drawn parts (tables, download buttons) are there."""
+    settle(page)
     page.wait_for_timeout(800)
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
@@ -122,6 +127,7 @@ def test_reload_bookmark_and_navigation_keep_the_history(app_url: str, browser: 
 
     page.reload()  # a reload reopens the open consultation where it stood
     page.get_by_text("Question 1 of").wait_for(timeout=STEP_TIMEOUT_MS)
+    settle(page)
     assert page.locator("h3").first.inner_text() == waiting
 
     for link in ("History", "Doctors", "Benchmarks", "Settings"):  # every link keeps the user
@@ -132,6 +138,7 @@ def test_reload_bookmark_and_navigation_keep_the_history(app_url: str, browser: 
     page.reload()
     page.get_by_role("button", name="Resume").first.click()
     page.get_by_text("Question 1 of").wait_for(timeout=STEP_TIMEOUT_MS)
+    settle(page)
     assert page.locator("h3").first.inner_text() == waiting
 
     bare = mine.new_page()  # the bare address in the same browser: the cookie names the user
@@ -192,15 +199,24 @@ def test_a_rare_disease_consultation_reaches_a_ranking(app_url: str, browser: Br
     shot(page, "05-rare-intake")
     page.get_by_role("button", name="Start consultation").click()
     page.get_by_text("Question 1 of").wait_for(timeout=STEP_TIMEOUT_MS)
-    review = page.locator("h3").first.inner_text()
-    page.get_by_role("button", name="Don't know", exact=True).click()  # the review of systems
+    settle(page)
+    assert page.locator("h3").first.inner_text().startswith("Which parts of the body")
+    main = page.get_by_test_id("stMain")  # the review of systems: a long list, a pick
+    assert main.get_by_test_id("stMultiSelect").count() == 1
+    page.get_by_role("button", name="Don't know", exact=True).click()
     page.get_by_text("Question 2 of").wait_for(timeout=STEP_TIMEOUT_MS)
-    assert page.locator("h3").first.inner_text() != review
+    assert page.locator("h3").first.inner_text().startswith("Which of these does the patient")
+    signs = main.get_by_test_id("stCheckbox")  # a checklist
+    signs.first.wait_for(timeout=STEP_TIMEOUT_MS)
+    settle(page)
+    assert 2 <= signs.count() <= 8 and not main.get_by_test_id("stMultiSelect").count()
+    signs.first.locator("label").click()
     shot(page, "06-rare-question")
+    page.get_by_role("button", name="Answer", exact=True).click()
+    page.get_by_text("Question 3 of").wait_for(timeout=STEP_TIMEOUT_MS)
     page.get_by_role("button", name="Finish now").click()
     page.get_by_role("heading", name="Report").wait_for(timeout=STEP_TIMEOUT_MS)
     shot(page, "07-rare-report")
-    main = page.get_by_test_id("stMain")
     assert main.get_by_role("link", name=re.compile(r"^(OMIM|ORPHA):\d+$")).count() >= 1
     first = main.get_by_test_id("stExpander").first.inner_text()
     assert "Arachnodactyly: yes" in first and re.search(r" — \d+\.\d%", first), first

@@ -8,6 +8,7 @@ already shows the new question and differential (one script run per click).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import streamlit as st
 
@@ -26,6 +27,13 @@ from ui.state import choose_knowledge, current_settings, rare_job
 
 COMPLAINT_KEY, PICK_KEY = "intake_text", "pick"
 TYPED_KEY, KNOWLEDGE_KEY = "typed_answer", "knowledge"
+CHECKBOX_LIMIT = 16
+"""A several-choice question with at most this many choices (a rare-disease checklist of 8
+terms, DDXPlus's "Characterize your pain" with 16) shows one checkbox per choice, all read at
+a glance; a longer list (the review of systems' ~25 branches, DDXPlus's 165 body places) stays
+a pick that filters as you type."""
+CHECKBOX_COLUMN = 8
+"""Checkboxes per column: more choices than this are laid out in two columns."""
 
 
 def render(facade: ConsultFacade) -> None:
@@ -136,7 +144,7 @@ def _render_question(facade: ConsultFacade, question: PendingQuestion) -> None:
 
 def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
     """One click per answer: yes / no / don't know, a button per choice, or a pick for
-    scales and several-choice questions."""
+    scales and several-choice questions (checkboxes when the choices are few)."""
     absent = facade.absent_answer(question)
     values = [value for _, value in question.choices]
     options: list[tuple[str, Choice]]
@@ -146,6 +154,8 @@ def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
         key = f"scale-{question.number}"
         st.select_slider("How much, from 0 to 10?", options=values, key=key)
         options = [("Answer", WidgetPick(key, {}))]
+    elif question.kind == "M" and len(question.choices) <= CHECKBOX_LIMIT:
+        options = [("Answer", _checkboxes(question)), ("None of these", absent)]
     elif question.kind == "M":
         key = f"multi-{question.number}"
         st.multiselect("Pick all that apply", [label for label, _ in question.choices], key=key)
@@ -153,9 +163,16 @@ def _answer_buttons(facade: ConsultFacade, question: PendingQuestion) -> None:
     else:
         options = [*question.choices, ("None of these", absent)]
     options.append(("Don't know", None))
+    # Signs ticked: "None of these" would contradict them, so it waits until they are unticked.
+    ticked = any(isinstance(c, TickedPick) and c.read() is not None for _, c in options)
     for column, (label, choice) in zip(st.columns(len(options)), options, strict=True):
         column.button(
-            label, key=f"answer-{label}", on_click=_reply, args=(facade, choice), width="stretch"
+            label,
+            key=f"answer-{label}",
+            on_click=_reply,
+            args=(facade, choice),
+            width="stretch",
+            disabled=ticked and label == "None of these",
         )
 
 
@@ -166,6 +183,7 @@ class WidgetPick:
 
     key: str
     labels: dict[str, Value]
+    nothing_picked: ClassVar[str] = "Pick an answer first, or click Don't know."
 
     def read(self) -> FindingValue:
         picked = st.session_state.get(self.key)
@@ -174,14 +192,40 @@ class WidgetPick:
         return [self.labels[label] for label in picked or []] or None
 
 
-Choice = FindingValue | WidgetPick
+@dataclass(frozen=True)
+class TickedPick:
+    """An answer read from checkboxes when its button is clicked: the values ticked, in the
+    question's order (the same list a multiselect pick gives)."""
+
+    boxes: tuple[tuple[str, Value], ...]
+    """(widget key, value) per checkbox."""
+    nothing_picked: ClassVar[str] = "Tick what applies first, or click None of these or Don't know."
+
+    def read(self) -> FindingValue:
+        return [value for key, value in self.boxes if st.session_state.get(key)] or None
+
+
+def _checkboxes(question: PendingQuestion) -> TickedPick:
+    boxes = tuple(
+        (f"tick-{question.number}-{index}", value)
+        for index, (_, value) in enumerate(question.choices)
+    )
+    with st.container(border=True):
+        columns = st.columns(1 if len(boxes) <= CHECKBOX_COLUMN else 2)
+        rows = -(-len(boxes) // len(columns))  # top to bottom, then the next column
+        for index, ((label, _), (key, _)) in enumerate(zip(question.choices, boxes, strict=True)):
+            columns[index // rows].checkbox(label, key=key)
+    return TickedPick(boxes)
+
+
+Choice = FindingValue | WidgetPick | TickedPick
 
 
 def _reply(facade: ConsultFacade, choice: Choice) -> None:
-    if isinstance(choice, WidgetPick):
+    if isinstance(choice, TickedPick | WidgetPick):
         value = choice.read()
         if value is None:
-            facade.error = "Pick an answer first, or click Don't know."
+            facade.error = choice.nothing_picked
             return
         facade.answer(Answer.of_value(value))
     else:
