@@ -146,23 +146,12 @@ class BayesEngine:
         ei = self.kb.evidence_index[code]
         if present is None or not t.possible[ei]:
             return None
-        parent_yes: FloatArray | None = None
-        if findings is not None and ev.parent is not None:
-            parent_value = findings.get(ev.parent)
-            parent_present = (
-                None
-                if parent_value is None
-                else is_present(self.kb.evidences[ev.parent], parent_value)
-            )
-            if parent_present is False or (parent_present is None and not present):
-                return None
-            if parent_present is None:
-                parent_yes = t.log_yes[:, self.parent_index[ei]]
+        parent_yes = self._parent_term(code, present, findings, t)
+        if parent_yes is None:
+            return None
         if not present:
             return np.asarray(t.log_no[:, ei])
-        result: FloatArray = t.log_yes[:, ei].copy()
-        if parent_yes is not None:
-            result += parent_yes
+        result: FloatArray = t.log_yes[:, ei] + parent_yes
         if ev.kind is EvidenceKind.CATEGORICAL:
             idx = self.value_index[code].get(value)  # type: ignore[arg-type]
             if idx is not None:
@@ -177,6 +166,27 @@ class BayesEngine:
             result += self.log_values[code][:, chosen].sum(axis=1)
             result += self.log_values_not[code][:, ~chosen].sum(axis=1)
         return result
+
+    def _parent_term(
+        self,
+        code: str,
+        present: bool,
+        findings: Mapping[str, FindingValue] | None,
+        tables: PatientTables,
+    ) -> FloatArray | float | None:
+        """What a finding of ``code`` adds for its parent question: None when it carries
+        nothing (the parent is known absent, or unknown and the child absent), the parent's
+        log "yes" when a present child implies an unknown parent, else 0 (also without
+        ``findings``: the finding weighed alone)."""
+        ev = self.kb.evidences[code]
+        if ev.parent is None or findings is None:
+            return 0.0
+        parent_value = findings.get(ev.parent)
+        if parent_value is None:
+            if not present:
+                return None
+            return tables.log_yes[:, self.parent_index[self.kb.evidence_index[code]]]
+        return 0.0 if is_present(self.kb.evidences[ev.parent], parent_value) else None
 
     def region_loglik(
         self,
@@ -198,18 +208,10 @@ class BayesEngine:
         ei = self.kb.evidence_index[code]
         if ev.kind is not EvidenceKind.MULTI_CHOICE or not t.possible[ei]:
             return None
-        result: FloatArray = t.log_yes[:, ei].copy()
-        if ev.parent is not None:
-            parent_value = findings.get(ev.parent)
-            parent_present = (
-                None
-                if parent_value is None
-                else is_present(self.kb.evidences[ev.parent], parent_value)
-            )
-            if parent_present is False:
-                return None
-            if parent_present is None:
-                result += t.log_yes[:, self.parent_index[ei]]
+        parent_yes = self._parent_term(code, True, findings, t)
+        if parent_yes is None:
+            return None
+        result: FloatArray = t.log_yes[:, ei] + parent_yes
         index = [self.value_index[code][v] for v in values if v in self.value_index[code]]
         if index:
             none_of_them = self.log_values_not[code][:, index].sum(axis=1)
