@@ -67,7 +67,7 @@ def ddxplus_context(
     """
     from agent.context import embedded_context
     from agent.llm.factory import role_clients
-    from agent.llm_agents.context import llm_context
+    from agent.reasoners.llm.context import llm_context
     from retrieval.doctors.recommend import with_doctors
 
     retriever = default_retriever(settings, kb, warn) if knowledge else None

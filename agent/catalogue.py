@@ -4,20 +4,20 @@ The graph asks questions, reads answers, phrases them for transcripts and flags 
 conditions; how depends on the knowledge base (DDXPlus evidences with kinds and choices, HPO
 terms answered yes/no). :class:`FindingCatalogue` is that narrow interface;
 :class:`DdxPlusCatalogue` implements it over the DDXPlus knowledge base, and
-``agent.phenotype.catalogue.HpoCatalogue`` over the HPO one.
+``agent.reasoners.hpo.catalogue.HpoCatalogue`` over the HPO one.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from agent.findings import (
+from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import (
     FindingValue,
     is_present,
     normalize,
     parse_text_answer,
 )
-from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import phrase_answer
 
 

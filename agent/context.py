@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Generic
 from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
-    from agent.engine.roles import QuestionPolicy
+    from agent.reasoners.ddxplus.roles import QuestionPolicy
 
 from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
-from agent.findings import FindingValue
 from agent.report import DifferentialLister, DoctorFinder
 from agent.roles import Diagnoser, HistoryTaker, Retriever
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import FindingValue
 
 DEFAULT_URGENT_THRESHOLD = 0.05
 """Without a fitted model's own threshold (the structural model)."""
@@ -88,10 +88,10 @@ def embedded_context(
     model file from `ddx kb fit`. ``policy`` and ``list_questions`` are for comparisons
     (BENCHMARKS.md); the defaults are the chosen ones.
     """
-    from agent.engine.bayes import BayesEngine
-    from agent.engine.list_questions import EngineDifferentialList, ListHistoryTaker
-    from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
-    from agent.engine.shipped import load_engine_model
+    from agent.reasoners.ddxplus.bayes import BayesEngine
+    from agent.reasoners.ddxplus.list_questions import EngineDifferentialList, ListHistoryTaker
+    from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+    from agent.reasoners.ddxplus.shipped import load_engine_model
 
     loaded = load_engine_model(kb, model_path)
     diagnoser = BayesDiagnoser(BayesEngine(kb, loaded.model.likelihood))

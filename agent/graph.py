@@ -21,7 +21,6 @@ from langgraph.types import Command, interrupt
 
 from agent.catalogue import FindingCatalogue
 from agent.context import ConsultContext
-from agent.findings import FindingValue, InvalidAnswerError
 from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
 from agent.roles import ConsultationView, Passage, RankedCondition
 from agent.session import ConsultGraph
@@ -33,6 +32,7 @@ from agent.state import (
     validate_intake,
     validate_regions,
 )
+from retrieval.findings import FindingValue, InvalidAnswerError
 
 SNAPSHOT_SIZE = 10
 

@@ -9,8 +9,8 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from agent.catalogue import FindingCatalogue
-from agent.findings import FindingValue
 from agent.roles import ConditionExplanation, ConsultationView, Passage, RankedCondition
+from retrieval.findings import FindingValue
 
 DISCLAIMER = (
     "Decision support for learning and research, not a diagnosis. "
@@ -64,7 +64,9 @@ class ListedCondition(BaseModel):
 
 
 class DifferentialLister(Protocol):
-    """Builds the differential list of a consultation (``agent.engine.list_questions``)."""
+    """Builds the differential list of a consultation
+    (``agent.reasoners.ddxplus.list_questions``).
+    """
 
     def differential_list(self, view: ConsultationView) -> list[ListedCondition]: ...
 

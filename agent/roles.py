@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.findings import FindingValue
+from retrieval.findings import FindingValue
 
 
 @dataclass(frozen=True)

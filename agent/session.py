@@ -19,9 +19,9 @@ from langgraph.types import Command, Durability
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.findings import FindingValue
 from agent.report import FinalReport
 from agent.state import CaseIntake, ConsultState, InputState, OutputState
+from retrieval.findings import FindingValue
 
 ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
 

@@ -20,7 +20,7 @@ def _default_state_dir() -> Path:
 
 
 Strategy = Literal["standard", "cot", "fewshot-knn", "hybrid"]
-"""The LLM diagnosis strategies (agent/llm_agents/diagnosis.py)."""
+"""The LLM diagnosis strategies (agent/reasoners/llm/diagnosis.py)."""
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.catalogue import FindingCatalogue
 from agent.errors import DdxError
-from agent.findings import FindingValue, InvalidAnswerError
+from retrieval.findings import FindingValue, InvalidAnswerError
 
 
 class CaseIntake(BaseModel):

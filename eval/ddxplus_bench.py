@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.context import ConsultContext
-from agent.engine.shipped import describe_model
 from agent.errors import DdxError
+from agent.reasoners.ddxplus.shipped import describe_model
 from data.locations import require_existing
 from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
 from eval.metrics import summarize

@@ -18,8 +18,9 @@ list       regularisation of the list model; every threshold's list from the lis
 urgent     the urgent threshold's banner rate and recall, from the default run's posteriors
 =========  ===================================================================================
 
-The chosen values are the defaults of :mod:`agent.engine.fit`, :mod:`agent.engine.recipe` and
-:mod:`agent.engine.list_questions`; BENCHMARKS.md shows the tables this prints.
+The chosen values are the defaults of :mod:`agent.reasoners.ddxplus.fit`,
+:mod:`agent.reasoners.ddxplus.recipe` and
+:mod:`agent.reasoners.ddxplus.list_questions`; BENCHMARKS.md shows the tables this prints.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.context import embedded_context
-from agent.engine.recipe import FitInputs, ListSettings, RecipeSettings, fit_engine_model
-from agent.engine.roles import QuestionPolicy
+from agent.reasoners.ddxplus.recipe import FitInputs, ListSettings, RecipeSettings, fit_engine_model
+from agent.reasoners.ddxplus.roles import QuestionPolicy
 from agent.settings import load_settings
 from eval.ddxplus_cases import DdxPlusCaseRunner
 from eval.ddxplus_tradeoffs import list_frontier, urgent_tradeoff
@@ -85,7 +86,7 @@ def run_config(
     workers: int,
 ) -> list[CaseResult]:
     """Both folds of one configuration at one budget (None: full profile)."""
-    from agent.engine.list_questions import ListHistoryTaker
+    from agent.reasoners.ddxplus.list_questions import ListHistoryTaker
 
     results: list[CaseResult] = []
     for fit_on, consult in (SAMPLES, SAMPLES[::-1]):

@@ -36,13 +36,13 @@ from agent.llm.base import LLMError, LLMUnavailableError
 from agent.llm.client import LLMClient, case_meter
 from agent.llm.schemas import Summary, Verdict
 from agent.llm.structured import ask_or_none
-from agent.llm_agents import prompts
-from agent.llm_agents.diagnosis import llm_differential
-from agent.llm_agents.fuzzy import match_name
-from agent.llm_agents.history import next_step
-from agent.llm_agents.knn import SolvedCase, SolvedCasePool, examples_text
+from agent.reasoners.llm import prompts
+from agent.reasoners.llm.diagnosis import llm_differential
+from agent.reasoners.llm.history import next_step
+from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool, examples_text
 from agent.settings import Strategy
 from eval.results_file import validation_message
+from retrieval.fuzzy import match_name
 from simulator.llm_patient import LLMPatient, icraftmd_profile
 
 log = logging.getLogger(__name__)

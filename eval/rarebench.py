@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import DdxError
-from agent.phenotype.questions import CHECKLIST_SIZE
+from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from data.locations import require_existing
 from eval.rarebench_cases import PhenotypeCaseRunner
 from eval.rarebench_matching import DiseaseMatcher, load_disease_mapping

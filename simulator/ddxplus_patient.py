@@ -7,8 +7,8 @@ phrased in plain English for the chat path and for transcripts.
 
 from __future__ import annotations
 
-from agent.findings import Findings, FindingValue, absent_value, is_present
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
+from retrieval.findings import Findings, FindingValue, absent_value, is_present
 from simulator.records import PatientRecord
 
 

@@ -12,14 +12,14 @@ import logging
 import re
 from collections.abc import Sequence
 
-from agent.findings import FindingValue, absent_value
 from agent.llm.base import Message
 from agent.llm.client import LLMClient
 from agent.llm.structured import generate_text
-from agent.llm_agents.fuzzy import normalise_name
-from agent.llm_agents.prompts import PATIENT_SYSTEM
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
+from retrieval.findings import FindingValue, absent_value
+from retrieval.fuzzy import normalise_name
 from simulator.ddxplus_patient import SimulatedPatient, phrase_answer
+from simulator.prompts import PATIENT_SYSTEM
 from simulator.records import PatientRecord
 
 log = logging.getLogger(__name__)

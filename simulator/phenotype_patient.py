@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from agent.findings import Findings, FindingValue
-from agent.phenotype.review import choice_terms, is_multi_choice
+from agent.reasoners.hpo.review import choice_terms, is_multi_choice
+from retrieval.findings import Findings, FindingValue
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 Unmentioned = Literal["unknown", "absent"]

@@ -31,8 +31,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import DataFormatError
-from agent.findings import Findings, normalize
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase, Value
+from retrieval.findings import Findings, normalize
 
 REQUIRED_COLUMNS = ("AGE", "SEX", "PATHOLOGY", "EVIDENCES", "INITIAL_EVIDENCE")
 VALUE_SEPARATOR = "_@_"

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.engine.bayes import BayesEngine
-from agent.engine.fit import fit_from_stats
-from agent.engine.likelihood import LikelihoodModel, StructuralSettings, structural_model
-from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
-from agent.engine.split_stats import stats_from_records
-from agent.findings import FindingValue, is_present
+from agent.reasoners.ddxplus.bayes import BayesEngine
+from agent.reasoners.ddxplus.fit import fit_from_stats
+from agent.reasoners.ddxplus.likelihood import LikelihoodModel, StructuralSettings, structural_model
+from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.ddxplus.split_stats import stats_from_records
 from agent.roles import ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import FindingValue, is_present
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord, RowError, iter_rows, load_patients, parse_row
 

@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent.engine.bayes import BayesEngine
-from agent.engine.demographics import fit_demographics
-from agent.engine.differential_list import ListModel
-from agent.engine.fit import CEILING, FitSettings, fit_from_stats
-from agent.engine.likelihood import structural_model
-from agent.engine.model_file import Decisions, EngineModel
-from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
-from agent.engine.shipped import STRUCTURAL, describe_model, load_engine_model
-from agent.engine.split_stats import read_train_stats, stats_from_records
 from agent.errors import DataFormatError
+from agent.reasoners.ddxplus.bayes import BayesEngine
+from agent.reasoners.ddxplus.demographics import fit_demographics
+from agent.reasoners.ddxplus.differential_list import ListModel
+from agent.reasoners.ddxplus.fit import CEILING, FitSettings, fit_from_stats
+from agent.reasoners.ddxplus.likelihood import structural_model
+from agent.reasoners.ddxplus.model_file import Decisions, EngineModel
+from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.ddxplus.shipped import STRUCTURAL, describe_model, load_engine_model
+from agent.reasoners.ddxplus.split_stats import read_train_stats, stats_from_records
 from agent.roles import ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase, load_knowledge_base
 from simulator.records import PatientRecord
@@ -249,7 +249,7 @@ def test_a_child_finding_counts_only_under_a_present_parent(mini_kb: KnowledgeBa
 
 
 def _list_model(kb: KnowledgeBase) -> ListModel:
-    from agent.engine.differential_list import FeatureBuilder
+    from agent.reasoners.ddxplus.differential_list import FeatureBuilder
 
     size = FeatureBuilder(kb).size
     weights = np.arange(len(kb.condition_names) * size, dtype=float).reshape(-1, size) / 100

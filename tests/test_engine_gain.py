@@ -9,18 +9,23 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent.engine.bayes import BayesEngine
-from agent.engine.differential_list import (
+from agent.reasoners.ddxplus.bayes import BayesEngine
+from agent.reasoners.ddxplus.differential_list import (
     FeatureBuilder,
     ListModel,
     differential_list,
     feature_layout,
 )
-from agent.engine.fit_list import fit_list_model
-from agent.engine.gain import entropy, expected_gain
-from agent.engine.likelihood import AGE_BANDS, LikelihoodModel, age_band, structural_model
-from agent.engine.list_questions import EngineDifferentialList, ListHistoryTaker
-from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.ddxplus.fit_list import fit_list_model
+from agent.reasoners.ddxplus.gain import entropy, expected_gain
+from agent.reasoners.ddxplus.likelihood import (
+    AGE_BANDS,
+    LikelihoodModel,
+    age_band,
+    structural_model,
+)
+from agent.reasoners.ddxplus.list_questions import EngineDifferentialList, ListHistoryTaker
+from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.roles import ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase
 from tests.test_engine_list import breathless_records

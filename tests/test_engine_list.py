@@ -15,14 +15,18 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.context import ConsultContext
-from agent.engine.bayes import BayesEngine
-from agent.engine.differential_list import FeatureBuilder, ListModel, differential_list
-from agent.engine.fit_list import fit_list_model
-from agent.engine.gain import expected_gain
-from agent.engine.likelihood import structural_model
-from agent.engine.list_questions import EngineDifferentialList, ListHistoryTaker
-from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker, QuestionPolicy
 from agent.graph import builder
+from agent.reasoners.ddxplus.bayes import BayesEngine
+from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list
+from agent.reasoners.ddxplus.fit_list import fit_list_model
+from agent.reasoners.ddxplus.gain import expected_gain
+from agent.reasoners.ddxplus.likelihood import structural_model
+from agent.reasoners.ddxplus.list_questions import EngineDifferentialList, ListHistoryTaker
+from agent.reasoners.ddxplus.roles import (
+    BayesDiagnoser,
+    InformationGainHistoryTaker,
+    QuestionPolicy,
+)
 from agent.roles import ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.records import PatientRecord

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.context import embedded_context
-from agent.engine.model_file import EngineModel
-from agent.engine.shipped import load_engine_model, shipped_model_path
 from agent.graph import compile_graph
+from agent.reasoners.ddxplus.model_file import EngineModel
+from agent.reasoners.ddxplus.shipped import load_engine_model, shipped_model_path
 from agent.session import ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase

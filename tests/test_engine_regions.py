@@ -15,10 +15,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.context import ConsultContext
-from agent.engine.bayes import BayesEngine
-from agent.engine.roles import BayesDiagnoser
 from agent.errors import DdxError
 from agent.graph import builder
+from agent.reasoners.ddxplus.bayes import BayesEngine
+from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.roles import ConsultationView, Question
 from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake

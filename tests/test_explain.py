@@ -8,14 +8,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
-from agent.engine.bayes import BayesEngine
-from agent.engine.explain import Rates, percent, rate_clause
-from agent.engine.likelihood import structural_model
-from agent.engine.roles import BayesDiagnoser
-from agent.findings import FindingValue
+from agent.reasoners.ddxplus.bayes import BayesEngine
+from agent.reasoners.ddxplus.explain import Rates, percent, rate_clause
+from agent.reasoners.ddxplus.likelihood import structural_model
+from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.report import FinalReport, to_markdown
 from agent.roles import ConditionExplanation, ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import FindingValue
 
 COLUMNS = {  # P(present | c) for Flu, Pneumonia, Migraine, Measles (the mini KB's order)
     "E_1": (0.92, 0.34, 0.02, 0.90),  # fever

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.findings import (
+from retrieval.ddxplus_kb import Evidence, KnowledgeBase
+from retrieval.findings import (
     InvalidAnswerError,
     absent_value,
     choices,
@@ -12,7 +13,6 @@ from agent.findings import (
     normalize,
     parse_text_answer,
 )
-from retrieval.ddxplus_kb import Evidence, KnowledgeBase
 
 # Mini KB: E_1 binary (fever), E_7 categorical (travel: V_10 'N' default, V_20 Africa, V_21 Asia),
 # E_4 multi-choice (pain location: V_0 default, V_1 chest, V_2 throat, V_3 head), E_5 scale 0–10.

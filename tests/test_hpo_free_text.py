@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.phenotype.free_text import (
+from agent.reasoners.hpo.free_text import (
     hpo_labels,
     hpo_matcher,
     read_phenotypes,

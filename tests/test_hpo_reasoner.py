@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.findings import Findings, InvalidAnswerError
-from agent.phenotype.model import (
+from agent.reasoners.hpo.model import (
     LikelihoodParams,
     LikelihoodScorer,
     presence_probability,
 )
-from agent.phenotype.phrasing import first_sentence, term_question
-from agent.phenotype.questions import PhenotypeHistoryTaker
-from agent.phenotype.roles import PhenotypeDiagnoser
-from agent.phenotype.similarity import ResnikScorer
+from agent.reasoners.hpo.phrasing import first_sentence, term_question
+from agent.reasoners.hpo.questions import PhenotypeHistoryTaker
+from agent.reasoners.hpo.roles import PhenotypeDiagnoser
+from agent.reasoners.hpo.similarity import ResnikScorer
 from agent.roles import ConsultationView
+from retrieval.findings import Findings, InvalidAnswerError
 from retrieval.hpo_kb import HpoKnowledgeBase
 
 
@@ -171,8 +171,8 @@ def test_question_text_is_plain_english(mini_hpo_kb: HpoKnowledgeBase) -> None:
 def test_the_review_of_systems_comes_first_and_counts_per_branch(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
-    from agent.phenotype.catalogue import HpoCatalogue
-    from agent.phenotype.review import REVIEW_CODE, expand_findings
+    from agent.reasoners.hpo.catalogue import HpoCatalogue
+    from agent.reasoners.hpo.review import REVIEW_CODE, expand_findings
     from simulator.phenotype_patient import PhenotypePatient
 
     kb = mini_hpo_kb
@@ -213,9 +213,9 @@ def test_the_review_of_systems_comes_first_and_counts_per_branch(
 def test_a_checklist_offers_unrelated_terms_and_counts_each_choice(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
-    from agent.phenotype.catalogue import HpoCatalogue
-    from agent.phenotype.review import checklist_terms, expand_findings
-    from agent.phenotype.roles import split_view
+    from agent.reasoners.hpo.catalogue import HpoCatalogue
+    from agent.reasoners.hpo.review import checklist_terms, expand_findings
+    from agent.reasoners.hpo.roles import split_view
     from simulator.phenotype_patient import PhenotypePatient
 
     kb = mini_hpo_kb
@@ -258,7 +258,7 @@ def test_expected_gain_counts_yes_and_no_and_leaves_dont_know_uninformative(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
     """The sparse gain equals the gain computed densely from the answer model."""
-    from agent.phenotype.questions import AnswerModel
+    from agent.reasoners.hpo.questions import AnswerModel
 
     kb = mini_hpo_kb
     answers = AnswerModel(answer_rate=0.6, denial_rate=0.1)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.findings import Findings
 from agent.free_text import CachedEncoder
 from agent.intake.options import IntakeOption
 from agent.intake.reader import IntakeReader
@@ -19,6 +18,7 @@ from eval.intake_phrases import load_phrases, parse_expected
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.ddxplus_phrases import located_findings, question_variants
 from retrieval.embeddings import Encoder
+from retrieval.findings import Findings
 from retrieval.lay_terms import rewrite_lay_terms
 
 FIXTURES = Path(__file__).parent / "fixtures" / "intake"

@@ -13,22 +13,22 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.context import ConsultContext, embedded_context
-from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.errors import DdxError
 from agent.free_text import TextEncoder, default_encoder
 from agent.llm.base import ChatRequest, LLMUnavailableError
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.llm.fake import FakeChat
-from agent.llm_agents.context import llm_context
-from agent.llm_agents.diagnosis import LLMDiagnoser, rank_probabilities
-from agent.llm_agents.fuzzy import match_name, restrict
-from agent.llm_agents.history import LLMHistoryTaker
-from agent.llm_agents.intake import parse_message
-from agent.llm_agents.knn import SolvedCase, SolvedCasePool
+from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.llm.context import llm_context
+from agent.reasoners.llm.diagnosis import LLMDiagnoser, rank_probabilities
+from agent.reasoners.llm.history import LLMHistoryTaker
+from agent.reasoners.llm.intake import parse_message
+from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.roles import ConsultationView
 from eval.ddxplus_cases import DdxPlusCaseRunner
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.fuzzy import match_name, restrict
 from simulator.llm_patient import LLMPatient, read_yes_no
 from simulator.records import load_patients
 
@@ -279,7 +279,7 @@ def test_eval_ddxplus_accepts_backends_and_records_them(
 def test_llm_writes_the_retrieval_queries_and_falls_back_to_the_retrievers_own(
     mini_kb: KnowledgeBase, tmp_path: Path, encoder: TextEncoder
 ) -> None:
-    from agent.llm_agents.retrieval import LLMQueryRetriever, summarise_passages
+    from agent.reasoners.llm.retrieval import LLMQueryRetriever, summarise_passages
     from retrieval.builtin_index import build_ddxplus_index, load_ddxplus_retriever
 
     build_ddxplus_index(mini_kb, tmp_path, progress=False)
@@ -380,7 +380,7 @@ def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: Know
 def test_fewshot_examples_must_be_a_file_of_usable_patients(
     mini_kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    from agent.llm_agents.ddxplus_roles import solved_ddxplus_cases
+    from agent.reasoners.llm.ddxplus_roles import solved_ddxplus_cases
     from simulator.records import REQUIRED_COLUMNS
 
     with pytest.raises(DdxError, match="not found"):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.errors import DataFormatError, DdxError, MissingDataError
-from agent.phenotype.context import hpo_context
+from agent.reasoners.hpo.context import hpo_context
 from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from eval.metrics import summarize

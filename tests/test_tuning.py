@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from agent.context import embedded_context
-from agent.engine.fit import FitSettings
-from agent.engine.recipe import ListSettings, RecipeSettings
+from agent.reasoners.ddxplus.fit import FitSettings
+from agent.reasoners.ddxplus.recipe import ListSettings, RecipeSettings
 from eval import ddxplus_tuning
 from eval.ddxplus_tradeoffs import (
     list_at,

@@ -24,7 +24,6 @@ import pytest
 
 from agent.catalogue import DdxPlusCatalogue
 from agent.context import embedded_context
-from agent.findings import Findings, FindingValue, is_present
 from agent.intake.options import IntakeOption, intake_options
 from agent.intake.shared import intake_reader
 from agent.report import FinalReport
@@ -33,6 +32,7 @@ from agent.settings import DdxSettings
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase, Value
 from retrieval.embeddings import Encoder
+from retrieval.findings import Findings, FindingValue, is_present
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord
 from tests.vignettes import VIGNETTES, Vignette

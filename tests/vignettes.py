@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agent.findings import Findings
+from retrieval.findings import Findings
 
 ACS = frozenset({"Possible NSTEMI / STEMI", "Unstable angina"})
 """Acute coronary syndromes: chest pain at rest is one picture until an ECG and troponin."""

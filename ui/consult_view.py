@@ -12,10 +12,10 @@ from typing import ClassVar
 
 import streamlit as st
 
-from agent.findings import FindingValue
 from agent.report import DISCLAIMER
 from agent.session import Answer, PendingQuestion
 from retrieval.ddxplus_kb import Value
+from retrieval.findings import FindingValue
 from ui.charts import differential_chart
 from ui.engines import KNOWLEDGE_LABELS, Knowledge
 from ui.facade import ConsultFacade

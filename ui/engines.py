@@ -3,7 +3,7 @@ knowledge base, the agents, the compiled graph with its SQLite checkpointer, the
 
 Two kinds of knowledge: ``ddxplus`` (common conditions: the DDXPlus knowledge base and the
 Bayesian engine) and ``hpo`` (rare diseases: the HPO annotations and the phenotype reasoner,
-built through ``agent.phenotype.context.hpo_context``). Both kinds write their consultations to
+built through ``agent.reasoners.hpo.context.hpo_context``). Both kinds write their consultations to
 the same checkpoint file, so the history lists them side by side. Loading reports its steps to
 a :class:`ui.jobs.Progress` (the app runs it on a background thread). No Streamlit here.
 """
@@ -98,7 +98,7 @@ def build_engine(settings: DdxSettings, progress: Progress = no_progress) -> Eng
 def build_rare_engine(settings: DdxSettings, progress: Progress = no_progress) -> Engine:
     """Rare diseases: the HPO knowledge base (built into the cache folder on first use, a few
     seconds) and the phenotype reasoner in every role."""
-    from agent.phenotype.context import hpo_context
+    from agent.reasoners.hpo.context import hpo_context
     from retrieval.hpo_kb import load_hpo_kb
 
     progress("Loading the rare-disease knowledge (HPO)")

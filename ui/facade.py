@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import DdxError
-from agent.findings import FindingValue, absent_value
 from agent.report import FinalReport, PatientSummary, to_markdown, urgent_conditions
 from agent.report_html import markdown_to_html
 from agent.roles import RankedCondition
 from agent.session import Answer, PendingQuestion, Turn
 from agent.state import CaseIntake
+from retrieval.findings import FindingValue, absent_value
 from ui.complaint import ComplaintOption, complaint_options
 from ui.engines import KNOWLEDGE_LABELS, Engine, Knowledge, freeze_long_lived_objects
 from ui.history_store import ConsultationEntry

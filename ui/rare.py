@@ -7,7 +7,7 @@ Two ways in, offered side by side:
   "Name (HP:0001166)", for a pick list that filters as the person types (a name's part or an
   id); no embeddings needed;
 * **describe in plain words** — "tall, long thin fingers, no seizures" read clause by clause
-  with negations (``agent.phenotype.free_text``) against the names and synonyms of ~29,000
+  with negations (``agent.reasoners.hpo.free_text``) against the names and synonyms of ~29,000
   HPO texts. The first reading in a process embeds them (minutes on a loaded CPU, then cached
   on disk): that runs as a background job reporting progress (:func:`load_matcher`).
 """
@@ -89,7 +89,7 @@ def read_description(
 ) -> PhenotypeDraft:
     """Typed HPO ids (``HP:0001166``; "no HP:…" denies one) and, with ``matcher``, the terms
     the words describe, present or denied."""
-    from agent.phenotype.free_text import read_phenotypes
+    from agent.reasoners.hpo.free_text import read_phenotypes
 
     reading = read_phenotypes(kb, text, matcher)
     said = {m.label: m.clause for m in reading.matches}
@@ -103,7 +103,7 @@ def read_description(
 
 def needs_words(text: str) -> bool:
     """Whether the description has words beyond typed HPO ids (so the matcher is needed)."""
-    from agent.phenotype.free_text import words_of
+    from agent.reasoners.hpo.free_text import words_of
 
     return bool(words_of(text))
 
@@ -112,7 +112,7 @@ def load_matcher(kb: HpoKnowledgeBase, cache_dir: Path, progress: Progress) -> F
     """The free-text matcher over HPO names and synonyms; the embedding of ~29,000 texts (the
     first time; read from the cache afterwards) reports its progress."""
     from agent.free_text import default_encoder
-    from agent.phenotype.free_text import hpo_matcher
+    from agent.reasoners.hpo.free_text import hpo_matcher
 
     progress("Loading the sentence encoder")
     encoder = ReportingEncoder(default_encoder(), progress)

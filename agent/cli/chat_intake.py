@@ -18,10 +18,10 @@ from agent.errors import DdxError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.findings import Findings
     from agent.intake.options import IntakeOption
     from agent.llm.client import LLMClient
     from retrieval.ddxplus_kb import KnowledgeBase
+    from retrieval.findings import Findings
 
 ASK = "What brings the patient in? (in their words, e.g. 'a bad cough and a fever')"
 
@@ -61,7 +61,7 @@ def _options(
 ) -> list[IntakeOption]:
     from agent.intake.options import intake_options
     from agent.intake.shared import intake_reader
-    from agent.llm_agents.intake import parse_message
+    from agent.reasoners.llm.intake import parse_message
 
     read = parse_message(kb, text, doctor, intake_reader(kb, cache_dir))
     return intake_options(kb, text, read)

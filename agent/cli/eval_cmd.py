@@ -65,7 +65,7 @@ def ddxplus(
         strategy=strategy,
     )
     kb = load_kb(settings)
-    from agent.llm_agents.ddxplus_roles import ddxplus_llm_roles
+    from agent.reasoners.llm.ddxplus_roles import ddxplus_llm_roles
 
     if examples is not None and examples.resolve() == patients.resolve():
         raise DdxError("--examples must not be the evaluated --patients file.")

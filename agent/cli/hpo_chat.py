@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from agent.free_text import FreeTextMatcher
-    from agent.phenotype.free_text import PhenotypeReading
+    from agent.reasoners.hpo.free_text import PhenotypeReading
     from agent.settings import DdxSettings
     from retrieval.hpo_kb import HpoKnowledgeBase
 
@@ -35,7 +35,7 @@ def hpo_chat(
     from agent.cli.rarebench_cmd import load_hpo
     from agent.cli.render import render_report
     from agent.graph import compile_graph
-    from agent.phenotype.context import hpo_context
+    from agent.reasoners.hpo.context import hpo_context
     from agent.session import ConsultationSession
     from agent.state import CaseIntake
 
@@ -70,7 +70,7 @@ def _phenotype_findings(
     words: bool,
 ) -> dict[str, bool | None]:
     """Read the description, show what it was mapped to, let the person drop wrong terms."""
-    from agent.phenotype.free_text import read_phenotypes, words_of
+    from agent.reasoners.hpo.free_text import read_phenotypes, words_of
 
     matcher: FreeTextMatcher | None = None
     text = say
@@ -115,7 +115,7 @@ def _show_mapping(
 
 def _matcher(console: Console, kb: HpoKnowledgeBase, settings: DdxSettings) -> FreeTextMatcher:
     from agent.free_text import default_encoder
-    from agent.phenotype.free_text import hpo_matcher
+    from agent.reasoners.hpo.free_text import hpo_matcher
 
     console.print(
         "[dim]loading the phenotype matcher (the first time embeds ~29,000 HPO names "

@@ -36,7 +36,7 @@ def info(
         return hpo_info(settings_from(ctx))
     if kb_name != "ddxplus":
         raise DdxError(f"--kb must be ddxplus or hpo, not {kb_name!r}.")
-    from agent.engine.shipped import load_engine_model
+    from agent.reasoners.ddxplus.shipped import load_engine_model
 
     kb = load_kb(settings_from(ctx))
     kinds = Counter(ev.kind.name.lower() for ev in kb.evidences.values())
@@ -108,7 +108,7 @@ def fit(
     Never fit on the file you evaluate on. Use the model with `--model FILE` in
     `ddx eval ddxplus` or `ddx chat`.
     """
-    from agent.engine.recipe import FitInputs, fit_engine_model
+    from agent.reasoners.ddxplus.recipe import FitInputs, fit_engine_model
     from data.locations import ensure_folder, require_existing
 
     if out.suffix != ".npz":

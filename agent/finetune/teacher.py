@@ -20,12 +20,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.engine.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.finetune.chat_data import Dialogue
 from agent.llm.base import Message
 from agent.llm.schemas import Differential, NextStep, RankedDiagnosis
-from agent.llm_agents import prompts
-from agent.llm_agents.render import known_lines, patient_line
+from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.llm import prompts
+from agent.reasoners.llm.render import known_lines, patient_line
 from agent.roles import ConsultationView, RankedCondition
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.findings import Findings
 from retrieval.ddxplus_kb import KnowledgeBase, Value
+from retrieval.findings import Findings
 
 
 class ReadFinding(BaseModel):

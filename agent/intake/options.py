@@ -12,10 +12,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from agent.complaints import search_complaints
-from agent.findings import FindingValue
 from agent.free_text import split_clauses
 from agent.intake.models import IntakeReading
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import FindingValue
 
 MAX_OPTIONS = 5
 

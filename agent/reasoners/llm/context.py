@@ -1,0 +1,60 @@
+"""The consultation context with LLM roles: same graph, same protocols, other agents.
+
+:func:`llm_context` takes a built context (the embedded one, with whatever retriever and doctor
+finder it has) and swaps in the LLM roles; ``kb`` roles keep the engine. An LLM diagnoser
+re-diagnoses only when the driver asks (before retrieval and at the end), except in hybrid mode,
+where the engine's posterior is updated after every answer exactly as in the embedded context,
+so the stopping rule (confidence threshold) behaves the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from agent.context import ConsultContext
+from agent.llm.factory import RoleClients
+from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.llm.diagnosis import LLMDiagnoser
+from agent.reasoners.llm.history import LLMHistoryTaker
+from agent.reasoners.llm.knn import SolvedCasePool
+from agent.settings import Strategy
+
+
+def llm_context(
+    base: ConsultContext,
+    clients: RoleClients,
+    *,
+    strategy: Strategy = "standard",
+    examples: SolvedCasePool | None = None,
+) -> ConsultContext:
+    if clients.doctor is None and clients.diagnoser is None:
+        return base
+    if not isinstance(base.diagnoser, BayesDiagnoser) or not isinstance(
+        base.history_taker, InformationGainHistoryTaker
+    ):
+        raise TypeError("LLM roles sit on the embedded DDXPlus engine (hints and fallback)")
+    kb = base.diagnoser.kb
+    history_taker = (
+        LLMHistoryTaker(clients.doctor, kb, base.history_taker, hybrid=strategy == "hybrid")
+        if clients.doctor is not None
+        else base.history_taker
+    )
+    diagnoser = (
+        LLMDiagnoser(clients.diagnoser, kb, base.diagnoser, strategy=strategy, examples=examples)
+        if clients.diagnoser is not None
+        else base.diagnoser
+    )
+    retriever = base.retriever
+    if clients.doctor is not None and retriever is not None:
+        from agent.reasoners.llm.retrieval import LLMQueryRetriever
+        from retrieval.knowledge_retriever import KnowledgeRetriever
+
+        if isinstance(retriever, KnowledgeRetriever):
+            retriever = LLMQueryRetriever(clients.doctor, retriever)
+    return dataclasses.replace(
+        base,
+        history_taker=history_taker,
+        retriever=retriever,
+        diagnoser=diagnoser,
+        diagnose_each_answer=clients.diagnoser is None or strategy == "hybrid",
+    )
