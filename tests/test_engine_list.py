@@ -174,8 +174,10 @@ def test_multi_choice_questions_are_valued_by_the_values_their_answer_picks(
     engine = BayesEngine(mini_kb, model)
     posterior = np.array([0.3, 0.3, 0.3, 0.1])
     tables = engine.tables(None, None)
-    sampled = expected_gain(engine, posterior, ["E_4"], tables)[0]
-    presence = expected_gain(engine, posterior, ["E_4"], tables, multi_choice_values=False)[0]
+    sampled = expected_gain(engine.outcomes, posterior, ["E_4"], tables)[0]
+    presence = expected_gain(
+        engine.outcomes, posterior, ["E_4"], tables, multi_choice_values=False
+    )[0]
     exact = _exact_multi_choice_gain(engine, posterior, "E_4")
     assert presence < 0.05  # every condition has the pain located: presence says little
     assert sampled == pytest.approx(exact, abs=0.15)  # 8 sampled answers per condition
@@ -187,7 +189,7 @@ def test_expected_error_reduction_in_closed_form(mini_kb: KnowledgeBase):
     model.p_present[:, mini_kb.evidence_index["E_1"]] = [1.0, 1.0, 0.0, 0.0]
     engine = BayesEngine(mini_kb, model)
     posterior = np.array([0.4, 0.1, 0.3, 0.2])
-    gain = expected_gain(engine, posterior, ["E_1"], engine.tables(None, None), "error")[0]
+    gain = expected_gain(engine.outcomes, posterior, ["E_1"], engine.tables(None, None), "error")[0]
     # yes (0.5): Flu 0.8 on top; no (0.5): Migraine 0.6 → 0.5·0.8 + 0.5·0.6 − 0.4.
     assert gain == pytest.approx(0.5 * 0.8 + 0.5 * 0.6 - 0.4, abs=1e-6)
 

@@ -27,9 +27,10 @@ from agent.reasoners.llm.intake import parse_message
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.roles import ConsultationView
 from eval.ddxplus_cases import DdxPlusCaseRunner
+from retrieval.answers import read_yes_no
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.fuzzy import match_name, restrict
-from simulator.llm_patient import LLMPatient, read_yes_no
+from simulator.llm_patient import LLMPatient
 from simulator.records import load_patients
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.reasoners.hpo.review import checklist_code, choices_of, question_text
 from agent.session import PendingQuestion
 from retrieval.hpo_kb import HpoKnowledgeBase
+from retrieval.hpo_review import checklist_code, choices_of, question_text
 from ui.consult_view import CHECKBOX_LIMIT
 
 
