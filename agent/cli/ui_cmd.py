@@ -14,7 +14,6 @@ import time
 import webbrowser
 from pathlib import Path
 
-import httpx
 import typer
 
 from agent.cli.common import settings_from
@@ -58,6 +57,8 @@ def can_open_browser() -> bool:
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
     """True once the app answers its health check; False if it exits or the time runs out."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
