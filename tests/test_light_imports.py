@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agent.cli.extras import missing_extra
+
 HEAVY = (
     "torch",
     "transformers",
@@ -96,3 +98,58 @@ def test_an_embedded_chat_with_a_simulated_patient_imports_no_heavy_library(
     found = imported_after(HEAVY, tmp_path, *args, "--questions", "3", "--markdown", markdown)
     assert found == []
     assert "Decision support" in markdown.read_text(encoding="utf-8")
+
+
+WITHOUT = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # the import fails as if the extra were not installed
+sys.argv = ["ddx", *sys.argv[2:]]
+from agent.cli import main
+main()
+"""
+
+
+def ddx_without(
+    modules: str, tmp_path: Path, *ddx_args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    """``ddx ddx_args…`` in a fresh interpreter where ``modules`` (comma-separated) cannot be
+    imported."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DDX_")}
+    env["DDX_STATE_DIR"] = str(tmp_path / "state")
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT, modules, *(str(a) for a in ddx_args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_command_that_needs_a_missing_extra_names_the_extra_in_one_line(
+    tmp_path: Path, mini_data_dir: Path
+) -> None:
+    done = ddx_without(
+        "sentence_transformers", tmp_path, "--data-dir", mini_data_dir, "intake", "a headache"
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines() == [
+        "error: this needs sentence_transformers, which is not installed: "
+        "pip install 'ddx-agent[retrieval]' (or 'ddx-agent[all]' for every feature)."
+    ]
+
+
+def test_the_app_without_streamlit_says_which_extra_before_starting(tmp_path: Path) -> None:
+    done = ddx_without("streamlit", tmp_path, "ui", "--no-browser")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "pip install 'ddx-agent[ui]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_only_a_module_of_an_extra_counts_as_a_missing_extra() -> None:
+    """A module missing for another reason (a bug, a broken install) keeps its traceback."""
+    nested = missing_extra(ModuleNotFoundError(name="torch.nn"))
+    assert nested is not None and "ddx-agent[retrieval]" in str(nested)
+    assert missing_extra(ModuleNotFoundError(name="agent.cli.kb_cmd")) is None
+    assert missing_extra(ModuleNotFoundError()) is None

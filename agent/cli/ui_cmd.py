@@ -87,6 +87,9 @@ def ui(
     `ddx eval`, or start one), Settings. Stop with Ctrl-C. Decision support for learning and
     research, not a diagnosis.
     """
+    from agent.cli.extras import require_extra
+
+    require_extra("streamlit")  # the app runs in a child process: say it here, in one line
     settings = settings_from(ctx)  # invalid settings stop here with one clear line
     env = dict(os.environ)
     env["DDX_DATA_DIR"] = str(settings.data_dir)  # the explicit --data-dir reaches the app
