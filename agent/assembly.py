@@ -66,9 +66,9 @@ def ddxplus_context(
     (``ddx chat`` also parses the first message with the doctor's); default: from ``settings``.
     """
     from agent.context import embedded_context
+    from agent.doctors import with_doctors
     from agent.llm.factory import role_clients
     from agent.reasoners.llm.context import llm_context
-    from retrieval.doctors.recommend import with_doctors
 
     retriever = default_retriever(settings, kb, warn) if knowledge else None
     if online:

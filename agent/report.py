@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.catalogue import FindingCatalogue
 from agent.roles import ConditionExplanation, ConsultationView, Passage, RankedCondition
+from retrieval.doctors.rankers import RankedDoctor
 from retrieval.findings import FindingValue
 
 DISCLAIMER = (
@@ -34,20 +35,10 @@ class DifferentialSnapshot(BaseModel):
     top: list[tuple[str, float]]
 
 
-class RecommendedDoctor(BaseModel):
-    """A doctor suggested for the leading diagnosis, with the criteria their profile shows."""
-
-    doctor_id: str
-    headline: str
-    score: float
-    criteria_met: list[str] = Field(default_factory=list)
-    evidence: list[str] = Field(default_factory=list, description="'criterion: profile text'.")
-
-
 class DoctorFinder(Protocol):
     """Recommends doctors for a condition (``retrieval.doctors.recommend.DoctorRecommender``)."""
 
-    def recommend_for(self, condition: str, top: int = ...) -> list[RecommendedDoctor]: ...
+    def recommend_for(self, condition: str, top: int = ...) -> list[RankedDoctor]: ...
 
 
 class ListedCondition(BaseModel):
@@ -96,7 +87,7 @@ class FinalReport(BaseModel):
         "engine has no list model, e.g. the structural model).",
     )
     doctors_for: str = Field(default="", description="The diagnosis the doctors are for.")
-    doctors: list[RecommendedDoctor] = Field(
+    doctors: list[RankedDoctor] = Field(
         default_factory=list, description="Empty unless a doctor directory is configured."
     )
     disclaimer: str = DISCLAIMER

@@ -147,13 +147,9 @@ def render_report_doctors(console: Console, report: FinalReport) -> None:
 def _criteria_provider(
     choice: str, kb: KnowledgeBase | None, state_dir: Path, tag: str, backend: str | None
 ) -> CriteriaProvider:
-    from retrieval.doctors.criteria import (
-        CachedCriteria,
-        CriteriaFile,
-        KbCriteria,
-        LlmCriteria,
-        NeedCriteria,
-    )
+    from retrieval.doctors.criteria import CachedCriteria, NeedCriteria
+    from retrieval.doctors.kb_criteria import KbCriteria
+    from retrieval.doctors.written_criteria import CriteriaFile, LlmCriteria
 
     auto = KbCriteria(kb) if kb is not None else NeedCriteria()
     if choice == "auto":

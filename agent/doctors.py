@@ -1,0 +1,38 @@
+"""Doctors in a consultation: the report recommends doctors for the leading diagnosis when a
+doctor directory is configured.
+
+The ranking itself is knowledge (``retrieval.doctors``: criteria, first stage, rankers); what
+the consultation adds is only when to use it, so this module reads the settings and puts the
+directory's recommender in the context as its ``DoctorFinder``
+(``DoctorRecommender.recommend_for`` returns the report's entries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.context import ConsultContext
+    from agent.settings import DdxSettings
+    from retrieval.ddxplus_kb import KnowledgeBase
+    from retrieval.doctors.recommend import DoctorRecommender
+
+
+def open_doctor_finder(settings: DdxSettings, kb: KnowledgeBase) -> DoctorRecommender | None:
+    """The recommender over ``settings.doctor_directory`` (its index built on first use, then
+    reused), with the knowledge base's criteria; None when no directory is configured."""
+    if settings.doctor_directory is None:
+        return None
+    from retrieval.doctors.recommend import DoctorRecommender
+
+    return DoctorRecommender.open(settings.doctor_directory, state_dir=settings.state_dir, kb=kb)
+
+
+def with_doctors(
+    context: ConsultContext, settings: DdxSettings, kb: KnowledgeBase
+) -> ConsultContext:
+    """The context with a doctor finder when ``settings.doctor_directory`` is set (the final
+    report then recommends doctors for the leading diagnosis); unchanged otherwise."""
+    finder = open_doctor_finder(settings, kb)
+    return context if finder is None else replace(context, doctor_finder=finder)
