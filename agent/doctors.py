@@ -9,17 +9,17 @@ directory's recommender in the context as its ``DoctorFinder``
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.context import ConsultContext
     from agent.settings import DdxSettings
     from retrieval.ddxplus_kb import KnowledgeBase
     from retrieval.doctors.recommend import DoctorRecommender
 
 
-def open_doctor_finder(settings: DdxSettings, kb: KnowledgeBase) -> DoctorRecommender | None:
+def open_doctor_finder(
+    settings: DdxSettings, kb: KnowledgeBase | None
+) -> DoctorRecommender | None:
     """The recommender over ``settings.doctor_directory`` (its index built on first use, then
     reused), with the knowledge base's criteria; None when no directory is configured."""
     if settings.doctor_directory is None:
@@ -28,11 +28,3 @@ def open_doctor_finder(settings: DdxSettings, kb: KnowledgeBase) -> DoctorRecomm
 
     return DoctorRecommender.open(settings.doctor_directory, state_dir=settings.state_dir, kb=kb)
 
-
-def with_doctors(
-    context: ConsultContext, settings: DdxSettings, kb: KnowledgeBase
-) -> ConsultContext:
-    """The context with a doctor finder when ``settings.doctor_directory`` is set (the final
-    report then recommends doctors for the leading diagnosis); unchanged otherwise."""
-    finder = open_doctor_finder(settings, kb)
-    return context if finder is None else replace(context, doctor_finder=finder)

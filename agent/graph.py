@@ -72,6 +72,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         differential=_Pairs(state.get("differential", [])),
         max_questions=state.get("max_questions", 0),
         regions=state.get("regions", {}),
+        passages=[Passage.model_validate(p) for p in state.get("passages", [])],
     )
 
 

@@ -147,6 +147,9 @@ def to_markdown(
         lines += [f"- Against: {e.statement}" for e in exp.lowered_by]
         if exp.not_yet_asked:
             lines.append("- Not yet asked: " + "; ".join(exp.not_yet_asked))
+        cited = [f"[{p.doc_id}]" for p in report.passages if p.about == exp.name]
+        if cited:
+            lines.append("- Sources: " + ", ".join(cited))
         lines.append("")
     lines += _transcript(report)
     if report.passages:

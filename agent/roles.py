@@ -13,6 +13,19 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from retrieval.findings import FindingValue
+from retrieval.passages import Passage
+
+__all__ = [
+    "ConditionExplanation",
+    "ConsultationView",
+    "Diagnoser",
+    "FindingEffect",
+    "HistoryTaker",
+    "Passage",
+    "Question",
+    "RankedCondition",
+    "Retriever",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,8 @@ class ConsultationView:
     regions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Multi-choice evidences known only as "one or more of these values" (the patient named a
     region: "my chest hurts"), until the question is asked and answered exactly."""
+    passages: Sequence[Passage] = ()
+    """The knowledge retrieved so far in this consultation (an LLM diagnoser reads it)."""
 
     @property
     def questions_asked(self) -> int:
@@ -101,18 +116,6 @@ class ConditionExplanation(BaseModel):
         default="", description="The runner-up for the leading condition; the leader for others."
     )
     note: str = Field(default="", description="Why no finding is listed, when none is.")
-
-
-class Passage(BaseModel):
-    """A retrieved piece of knowledge with its citation."""
-
-    model_config = ConfigDict(frozen=True)
-
-    doc_id: str
-    title: str
-    text: str
-    source: str
-    score: float
 
 
 @runtime_checkable

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.reasoners.ddxplus.shipped import describe_model
+from agent.reasoners.llm.ddxplus_roles import PatientFactory
 from data.locations import require_existing
-from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
+from eval.ddxplus_cases import DdxPlusCaseRunner
 from eval.metrics import summarize
 from eval.run_folder import (
     BenchOutcome,
@@ -36,16 +38,13 @@ class DdxPlusRequest(RunRequest):
     patients: Path
     model_path: Path | None = None
     """None: the shipped model; Path("structural"); or a model file from `ddx kb fit`."""
-    llm: LLMRoles | None = None
-    """LLM roles (issue 3): who plays them, recorded in run.json; None: the engine only."""
-
-
-@dataclass(frozen=True)
-class LLMRoles:
-    label: str
-    """'doctor=…; diagnoser=…; patient=…; strategy=…': recorded so a resume cannot mix."""
-    context: Callable[[KnowledgeBase, Path | None], ConsultContext]
-    patient: PatientFactory
+    context: ConsultContext[Any] | None = None
+    """The consultation's context from ``agent.assembly.assemble`` (LLM roles, retrieval,
+    doctors); None: the embedded engine over ``model_path``, assembled the same way."""
+    label: str = "kb"
+    """What runs besides the engine ('doctor=…; diagnoser=…; …; retrieval=…', the assembly's
+    label): recorded in run.json so a resume cannot mix."""
+    patient_factory: PatientFactory = SimulatedPatient
 
 
 DdxPlusOutcome = BenchOutcome[RunSummary]
@@ -74,7 +73,7 @@ def run_ddxplus(
         seed=request.seed,
         confidence_threshold=request.confidence_threshold,
         model=describe_model(kb, request.model_path),
-        llm=request.llm.label if request.llm else "kb",
+        llm=request.label,
     )
     # Build the runner (engine, model file, graph) before touching the run folder: a setup
     # mistake such as a mistyped --model must not leave a run.json behind.
@@ -85,8 +84,8 @@ def run_ddxplus(
         full_profile=request.full_profile,
         confidence_threshold=request.confidence_threshold,
         model_path=request.model_path,
-        context=request.llm.context(kb, request.model_path) if request.llm else None,
-        patient_factory=request.llm.patient if request.llm else SimulatedPatient,
+        context=request.context,
+        patient_factory=request.patient_factory,
     )
 
     run = run_in_folder(

@@ -45,6 +45,8 @@ class IcraftRunConfig(BaseModel):
     diagnoser: str
     patient: str
     judge: str = "kb"
+    retrieval: str = "off"
+    """The knowledge the doctor and diagnoser read: an index folder, "online", or off."""
     limit: int | None
     seed: int
 
@@ -187,6 +189,7 @@ def make_config(
         diagnoser=names["diagnoser"],
         patient=names["patient"],
         judge=names["judge"],
+        retrieval=names.get("retrieval", "off"),
         limit=limit,
         seed=seed,
     )

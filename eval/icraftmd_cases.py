@@ -40,9 +40,11 @@ from agent.reasoners.llm import prompts
 from agent.reasoners.llm.diagnosis import llm_differential
 from agent.reasoners.llm.history import next_step
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool, examples_text
+from agent.reasoners.llm.retrieval import evidence_for, excerpts
 from agent.settings import Strategy
 from eval.results_file import validation_message
 from retrieval.fuzzy import match_name
+from retrieval.passages import Passage, PassageSource, RetrievalQuery
 from simulator.llm_patient import LLMPatient, icraftmd_profile
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,9 @@ class IcraftCaseResult(BaseModel):
     failed_step: str | None = Field(
         default=None, description="A step whose answers never fitted (reported, not hidden)."
     )
+    passages: list[str] = Field(
+        default_factory=list, description="Ids of the passages the diagnoser read."
+    )
     seconds: float
 
 
@@ -149,6 +154,11 @@ class IcraftSetup:
     examples: SolvedCasePool | None = None
     judge: LLMClient | None = None
     """Open mode: names fuzzy matching cannot place are judged by this LLM, if set."""
+    retriever: PassageSource | None = None
+    """Knowledge for the candidates (``agent.assembly.passage_source``): the doctor and the
+    diagnoser read it; None: no retrieval."""
+    summariser: LLMClient | None = None
+    """Condenses the passages before the diagnoser reads them; None: their cited excerpts."""
 
 
 def solved_pool(cases: list[IcraftCase]) -> SolvedCasePool:
@@ -156,6 +166,39 @@ def solved_pool(cases: list[IcraftCase]) -> SolvedCasePool:
     return SolvedCasePool(
         [SolvedCase(case_id=c.case_id, text=" ".join(c.context), diagnosis=c.answer) for c in cases]
     )
+
+
+class Knowledge:
+    """One case's retrieval: about the options (multiple choice) or, in open mode, the last
+    differential (the opening complaint before there is one); each set of leaders is looked
+    up once, and the ids of what the diagnoser read are kept for the case's result."""
+
+    def __init__(self, setup: IcraftSetup, case: IcraftCase, candidates: list[str] | None):
+        self.setup = setup
+        self.case = case
+        self.candidates = candidates
+        self.read: list[str] = []
+        self._found: dict[tuple[str, ...], list[Passage]] = {}
+
+    def passages(self, names: list[str]) -> tuple[list[str], list[Passage]]:
+        leaders = self.candidates or names[:3]
+        if self.setup.retriever is None:
+            return leaders, []
+        key = tuple(leaders)
+        if key not in self._found:
+            query = RetrievalQuery(leaders=leaders, text=self.case.opening)
+            self._found[key] = self.setup.retriever.retrieve(query)
+        return leaders, self._found[key]
+
+    def excerpts(self, names: list[str]) -> str:
+        """What the doctor reads while taking the history."""
+        return excerpts(self.passages(names)[1])
+
+    def evidence(self, names: list[str]) -> str:
+        """What the diagnoser reads (a summary first when a summariser is set)."""
+        leaders, passages = self.passages(names)
+        self.read += [p.doc_id for p in passages if p.doc_id not in self.read]
+        return evidence_for(passages, leaders, self.setup.summariser)
 
 
 def _round_budgets(questions: int, rounds: int) -> list[int]:
@@ -184,8 +227,12 @@ def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
         failed: str | None = None
         stop_reason = "question budget reached"
         candidates = list(case.options.values()) if setup.mode == "mc" else None
+        knowledge = Knowledge(setup, case, candidates)
         for round_number, budget in enumerate(_round_budgets(setup.questions, setup.rounds), 1):
-            stop = _take_history(setup, case, patient, transcript, profile, profile_from, budget)
+            evidence = knowledge.excerpts(names)
+            stop = _take_history(
+                setup, case, patient, transcript, (profile, profile_from, evidence), budget
+            )
             if stop is not None:
                 stop_reason = stop
             if round_number > 1 or setup.rounds > 1:
@@ -205,6 +252,7 @@ def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
                     candidates=candidates,
                     previous=previous,
                     examples=examples,
+                    evidence=knowledge.evidence(names),
                 )
             except LLMUnavailableError:
                 raise
@@ -235,6 +283,7 @@ def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
         invalid_outputs=stats.invalid_outputs,
         fallbacks=stats.fallbacks,
         failed_step=failed,
+        passages=knowledge.read,
         seconds=round(time.perf_counter() - started, 6),
     )
 
@@ -244,11 +293,12 @@ def _take_history(
     case: IcraftCase,
     patient: LLMPatient,
     transcript: list[Exchange],
-    profile: str,
-    profile_from: int,
+    known: tuple[str, int, str],
     budget: int,
 ) -> str | None:
-    """Ask up to ``budget`` questions; returns why questioning ended early, if it did."""
+    """Ask up to ``budget`` questions; returns why questioning ended early, if it did.
+    ``known``: the working profile, the transcript index it covers, retrieved knowledge."""
+    profile, profile_from, evidence = known
     for _ in range(budget):
         left = setup.questions - len(transcript)
         try:
@@ -257,6 +307,7 @@ def _take_history(
                 patient=case.opening,
                 known=_known(profile, transcript, profile_from),
                 left=left,
+                evidence=evidence,
             )
         except LLMUnavailableError:
             raise

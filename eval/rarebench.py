@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from data.locations import require_existing
@@ -51,6 +52,8 @@ class RareBenchRequest(RunRequest):
     """The patient's answer about a term its record does not mention."""
     mapping: Path | None = None
     """RareBench's disease_mapping.json (names for name matching); None: match by id only."""
+    context: ConsultContext[HpoKnowledgeBase] | None = None
+    """From ``agent.assembly.assemble``; None: the phenotype reasoner with the options above."""
 
 
 RareBenchOutcome = BenchOutcome[RareBenchSummary]
@@ -111,6 +114,7 @@ def run_rarebench(
         checklist=request.checklist,
         opening_seed=request.opening_seed,
         unmentioned=request.unmentioned,
+        context=request.context,
     )
     run = run_in_folder(
         request.out,

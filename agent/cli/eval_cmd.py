@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli import bench_options, eval_retrieval_cmd, rarebench_cmd
+from agent.cli import bench_options, eval_retrieval_cmd, knowledge_options, rarebench_cmd
 from agent.cli.common import exit_if_cases_failed, exit_interrupted, load_kb, settings_from
 from agent.errors import DdxError
 from agent.llm import options as llm_options
@@ -46,6 +46,16 @@ def ddxplus(
     examples: Path | None = typer.Option(
         None, "--examples", help="Solved patients (CSV) for the fewshot-knn strategy."
     ),
+    knowledge: bool = typer.Option(
+        False,
+        "--knowledge",
+        help="Retrieve from the built-in DDXPlus index (`ddx index build --builtin ddxplus`): "
+        "cited in each report and read by an LLM diagnoser.",
+    ),
+    online: bool = knowledge_options.ONLINE,
+    doctors: bool = typer.Option(
+        False, "--doctors", help="Recommend doctors in each report (needs DDX_DOCTOR_DIRECTORY)."
+    ),
 ) -> None:
     """Benchmark the consultation graph on DDXPlus patients, the simulator answering.
 
@@ -65,11 +75,21 @@ def ddxplus(
         strategy=strategy,
     )
     kb = load_kb(settings)
-    from agent.reasoners.llm.ddxplus_roles import ddxplus_llm_roles
+    from agent.assembly import ConsultOptions, assemble
+    from agent.reasoners.llm.ddxplus_roles import ddxplus_patients
 
     if examples is not None and examples.resolve() == patients.resolve():
         raise DdxError("--examples must not be the evaluated --patients file.")
-    llm = ddxplus_llm_roles(settings, kb, cache=cache, examples=examples)
+    options = ConsultOptions(
+        retrieval="on" if knowledge else "off",
+        online=online,
+        doctors=doctors,
+        model_path=model,
+        examples=examples,
+        cache=cache,
+    )
+    warn = bench_options.stderr_warner()
+    assembled = assemble(settings, kb, options, warn)
     request = DdxPlusRequest(
         patients=patients,
         out=out,
@@ -80,10 +100,12 @@ def ddxplus(
         full_profile=full_profile,
         confidence_threshold=settings.confidence_threshold,
         model_path=model,
-        llm=llm[0] if llm else None,
+        context=assembled.context,
+        label=assembled.label,
+        patient_factory=ddxplus_patients(assembled.clients),
     )
     try:
-        outcome = run_ddxplus(kb, request, warn=bench_options.stderr_warner())
+        outcome = run_ddxplus(kb, request, warn=warn)
     except KeyboardInterrupt:
         raise exit_interrupted(out) from None
     bench_options.report_finished_run(out, outcome.summary, len(outcome.failures))
@@ -116,6 +138,13 @@ def icraftmd(
     patient: str | None = llm_options.PATIENT,
     strategy: str | None = llm_options.STRATEGY,
     cache: bool = llm_options.CACHE,
+    index: Path | None = typer.Option(
+        None,
+        "--index",
+        help="A knowledge index (`ddx index build --corpus FILE --out DIR`) searched for the "
+        "candidates: the doctor and the diagnoser read the passages.",
+    ),
+    online: bool = knowledge_options.ONLINE,
 ) -> None:
     """Benchmark an LLM doctor on iCraft-MD dermatology cases, an LLM patient answering.
 
@@ -142,6 +171,8 @@ def icraftmd(
         seed=seed,
         cache=cache,
         warn=lambda message: typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True),
+        index=index,
+        online=online,
     )
     for key, value in outcome.summary.items():
         typer.echo(f"{key}: {value}")

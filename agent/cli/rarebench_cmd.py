@@ -111,7 +111,16 @@ def rarebench(
         else:
             warn(f"{default} not found: diseases match by id and cross-reference only")
     kb = load_hpo(settings)
+    from agent.assembly import ConsultOptions, assemble
+
+    options = ConsultOptions(
+        retrieval="off",
+        doctors=False,
+        review_of_systems=review,
+        **({} if choices is None else {"checklist": choices}),
+    )
     request = RareBenchRequest(
+        context=assemble(settings, kb, options, warn).context,
         cases=cases,
         out=out,
         questions=questions,

@@ -55,9 +55,10 @@ class EngineTeacher:
 
     @classmethod
     def build(cls, kb: KnowledgeBase, model_path: Path | None = None) -> EngineTeacher:
-        from agent.context import embedded_context
+        from agent.assembly import ConsultOptions, assemble
 
-        context = embedded_context(kb, model_path)
+        options = ConsultOptions(retrieval="off", doctors=False, model_path=model_path)
+        context = assemble(None, kb, options).context
         assert isinstance(context.diagnoser, BayesDiagnoser)
         assert isinstance(context.history_taker, InformationGainHistoryTaker)
         return cls(context.diagnoser, context.history_taker)

@@ -17,7 +17,10 @@ from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistory
 from agent.reasoners.llm.diagnosis import LLMDiagnoser
 from agent.reasoners.llm.history import LLMHistoryTaker
 from agent.reasoners.llm.knn import SolvedCasePool
+from agent.retriever import ViewRetriever
+from agent.roles import Retriever
 from agent.settings import Strategy
+from retrieval.knowledge_retriever import KnowledgeRetriever
 
 
 def llm_context(
@@ -26,7 +29,10 @@ def llm_context(
     *,
     strategy: Strategy = "standard",
     examples: SolvedCasePool | None = None,
+    summarise: bool = True,
 ) -> ConsultContext:
+    """``summarise``: the diagnoser's model condenses the retrieved passages before it reads
+    them (MEDDxAgent's retrieval agent); False: it reads their cited excerpts."""
     if clients.doctor is None and clients.diagnoser is None:
         return base
     if not isinstance(base.diagnoser, BayesDiagnoser) or not isinstance(
@@ -40,21 +46,34 @@ def llm_context(
         else base.history_taker
     )
     diagnoser = (
-        LLMDiagnoser(clients.diagnoser, kb, base.diagnoser, strategy=strategy, examples=examples)
+        LLMDiagnoser(
+            clients.diagnoser,
+            kb,
+            base.diagnoser,
+            strategy=strategy,
+            examples=examples,
+            summariser=clients.diagnoser if summarise else None,
+        )
         if clients.diagnoser is not None
         else base.diagnoser
     )
-    retriever = base.retriever
-    if clients.doctor is not None and retriever is not None:
-        from agent.reasoners.llm.retrieval import LLMQueryRetriever
-        from retrieval.knowledge_retriever import KnowledgeRetriever
-
-        if isinstance(retriever, KnowledgeRetriever):
-            retriever = LLMQueryRetriever(clients.doctor, retriever)
     return dataclasses.replace(
         base,
         history_taker=history_taker,
-        retriever=retriever,
+        retriever=_with_llm_queries(base.retriever, clients),
         diagnoser=diagnoser,
         diagnose_each_answer=clients.diagnoser is None or strategy == "hybrid",
     )
+
+
+def _with_llm_queries(retriever: Retriever | None, clients: RoleClients) -> Retriever | None:
+    """The built-in index's retriever with the LLM doctor writing its queries (other
+    sources, e.g. the online ones, keep theirs: they send condition names only)."""
+    if clients.doctor is None or not isinstance(retriever, ViewRetriever):
+        return retriever
+    if not isinstance(retriever.source, KnowledgeRetriever):
+        return retriever
+    from agent.reasoners.llm.retrieval import LLMQueryRetriever
+
+    source = LLMQueryRetriever(clients.doctor, retriever.source)
+    return dataclasses.replace(retriever, source=source)

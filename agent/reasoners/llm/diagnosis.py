@@ -31,6 +31,7 @@ from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.knn import SolvedCasePool, examples_text
 from agent.reasoners.llm.render import known_lines, patient_line, ranking_text
+from agent.reasoners.llm.retrieval import evidence_for
 from agent.roles import ConditionExplanation, ConsultationView, RankedCondition
 from agent.settings import Strategy
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -154,7 +155,10 @@ class LLMDiagnoser:
         *,
         strategy: Strategy = "standard",
         examples: SolvedCasePool | None = None,
+        summariser: LLMClient | None = None,
     ) -> None:
+        """``summariser``: condenses retrieved passages for the prompt (None: the prompt
+        carries their cited excerpts)."""
         if strategy == "fewshot-knn" and examples is None:
             raise SettingsError(
                 "The fewshot-knn strategy needs solved example cases (`ddx eval ddxplus "
@@ -165,6 +169,7 @@ class LLMDiagnoser:
         self.engine = engine
         self.strategy = strategy
         self.examples = examples
+        self.summariser = summariser
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
         engine_ranked = self.engine.diagnose(view)
@@ -183,6 +188,9 @@ class LLMDiagnoser:
                 engine_ranking=engine_pairs,
                 previous=ranking_text(list(view.differential), 5) if view.differential else "",
                 examples=examples,
+                evidence=evidence_for(
+                    view.passages, [n for n, _ in view.differential[:3]], self.summariser
+                ),
             )
         except LLMUnavailableError:
             raise
