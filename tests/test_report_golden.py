@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from agent.roles import ConsultationView, Passage
 from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.findings import FindingValue
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import load_patients
 
@@ -45,7 +47,9 @@ class LeaderPages:
         ]
 
 
-def hold(context: ConsultContext, intake: CaseIntake, answer: object) -> FinalReport:
+def hold(
+    context: ConsultContext, intake: CaseIntake, answer: Callable[[str], FindingValue]
+) -> FinalReport:
     """A consultation as a person holds it: start, then one resume per question."""
     session = ConsultationSession(compile_graph(InMemorySaver()), context)
     turn = session.start("golden", intake)
@@ -53,7 +57,7 @@ def hold(context: ConsultContext, intake: CaseIntake, answer: object) -> FinalRe
         if turn.question is None:
             break
         assert turn.question.error is None, turn.question.error
-        turn = session.answer("golden", Answer.of_value(answer(turn.question.code)))  # type: ignore[operator]
+        turn = session.answer("golden", Answer.of_value(answer(turn.question.code)))
     assert turn.report is not None
     return turn.report
 
@@ -88,7 +92,7 @@ def test_an_llm_diagnosers_consultation_writes_the_same_report(
     mini_kb: KnowledgeBase, mini_patients_csv: Path
 ) -> None:
     reasoned = {"diagnoses": [{"name": "Pneumonia"}, {"name": "Flu"}], "rationale": "Cough."}
-    client = LLMClient(FakeChat(lambda request: json.dumps(reasoned)))  # type: ignore[arg-type]
+    client = LLMClient(FakeChat(lambda request: json.dumps(reasoned)))
     clients = RoleClients(doctor=None, diagnoser=client, patient=None, judge=None)
     context = llm_context(embedded_context(mini_kb), clients)
     patient = SimulatedPatient(mini_kb, load_patients(mini_kb, mini_patients_csv).records[0])
