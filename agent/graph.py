@@ -11,8 +11,7 @@ is exported so tests compile their own copy with an in-memory checkpointer;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol, overload, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -21,16 +20,35 @@ from langgraph.types import Command, interrupt
 
 from agent.catalogue import FindingCatalogue
 from agent.context import ConsultContext
-from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
-from agent.roles import ConsultationView, Passage, RankedCondition
+from agent.report import (
+    FinalReport,
+    history_from,
+    rationale_from,
+    transcript_from,
+    urgent_conditions,
+)
+from agent.roles import ConsultationView, RankedCondition, ReasoningDiagnoser
 from agent.session import ConsultGraph
 from agent.state import (
     CaseIntake,
     ConsultState,
     InputState,
     OutputState,
+    PendingQuestion,
+    Ranking,
+    consultation_checkpointer,
     validate_intake,
     validate_regions,
+)
+from agent.trace import (
+    AnswerGiven,
+    DifferentialMoved,
+    Finished,
+    IntakeRecorded,
+    KnowledgeRetrieved,
+    QuestionAsked,
+    StopRequested,
+    TraceEntry,
 )
 from retrieval.findings import FindingValue, InvalidAnswerError
 
@@ -41,27 +59,6 @@ StopReason = Literal[
 ]
 
 
-class _Pairs(Sequence[tuple[str, float]]):
-    """The state's differential ([[name, p], ...]) read as (name, p) pairs on access: most
-    roles never look at it, so it is not copied for every view."""
-
-    def __init__(self, rows: list[list[Any]]) -> None:
-        self._rows = rows
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[str, float]: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[str, float]]: ...
-    def __getitem__(self, index: int | slice) -> tuple[str, float] | list[tuple[str, float]]:
-        if isinstance(index, slice):
-            return [(str(n), float(p)) for n, p in self._rows[index]]
-        name, p = self._rows[index]
-        return str(name), float(p)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-
 def view_of(state: ConsultState) -> ConsultationView:
     """The read-only view the roles get of the state."""
     return ConsultationView(
@@ -69,7 +66,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         sex=state.get("sex"),
         findings=state.get("findings", {}),
         asked=state.get("asked", []),
-        differential=_Pairs(state.get("differential", [])),
+        differential=state["differential"].pairs if "differential" in state else [],
         max_questions=state.get("max_questions", 0),
         regions=state.get("regions", {}),
         passages=[Passage.model_validate(p) for p in state.get("passages", [])],
@@ -84,7 +81,7 @@ def intake(
 ) -> Command[Literal["diagnose", "ask", "retrieve", "finish"]]:
     """Validate the intake and open the consultation's state (then, with the embedded engine,
     the first diagnosis and the driver's first decision in the same step; see :func:`ask`)."""
-    case = CaseIntake.model_validate(state["intake"])
+    case = CaseIntake.model_validate(state["intake"])  # a model already, or its JSON form
     findings = validate_intake(runtime.context.catalogue, case)
     regions = validate_regions(runtime.context.catalogue, case)
     opened: dict[str, Any] = {
@@ -97,18 +94,10 @@ def intake(
         "asked": [],
         "pending": None,
         "needs_diagnosis": True,
-        "differential": [],
+        "differential": Ranking(),
         "passages": [],
         "retrieved_for": [],
-        "trace": [
-            {
-                "kind": "intake",
-                "findings": findings,
-                "regions": regions,
-                "age": case.age,
-                "sex": case.sex,
-            }
-        ],
+        "trace": [IntakeRecorded(findings=findings, regions=regions, age=case.age, sex=case.sex)],
     }
     if not runtime.context.diagnose_each_answer:
         return Command(goto="diagnose", update=opened)
@@ -135,7 +124,7 @@ def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
     if stop is not None:
         return Command(goto="finish", update={"stop_reason": stop})
     if ctx.retriever is not None:
-        leaders = sorted(str(n) for n, _ in state["differential"][: ctx.leaders_for_retrieval])
+        leaders = sorted(n for n, _ in state["differential"].top(ctx.leaders_for_retrieval))
         if leaders != state["retrieved_for"]:
             return Command(goto="retrieve", update={"retrieved_for": leaders})
     view = view_of(state)
@@ -147,20 +136,21 @@ def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
     if question is None:
         reason: StopReason = "confident" if confident else "no informative question left"
         return Command(goto="finish", update={"stop_reason": reason})
-    payload = question.model_dump(mode="json")
-    payload["number"] = len(state["asked"]) + 1
-    payload["budget"] = state["max_questions"]
-    payload["leading"] = state["differential"][:3]
-    payload["purpose"] = purpose
-    entry = {
-        "kind": "question",
-        "code": question.code,
-        "reason": question.reason,
-        "gain": question.expected_gain,
-        "number": payload["number"],
-        "purpose": purpose,
-    }
-    return Command(goto="ask", update={"pending": payload, "trace": [entry]})
+    pending = PendingQuestion(
+        **question.model_dump(),
+        number=len(state["asked"]) + 1,
+        budget=state["max_questions"],
+        leading=state["differential"].top(3),
+        purpose=purpose,
+    )
+    entry = QuestionAsked(
+        code=question.code,
+        reason=question.reason,
+        gain=question.expected_gain,
+        number=pending.number,
+        purpose=purpose,
+    )
+    return Command(goto="ask", update={"pending": pending, "trace": [entry]})
 
 
 def ask(
@@ -176,14 +166,14 @@ def ask(
     catalogue = runtime.context.catalogue
     pending = state["pending"]
     assert pending is not None, "driver routes to ask only with a pending question"
-    code = pending["code"]
-    prompt = dict(pending)
+    code = pending.code
+    prompt = pending
     simulated = runtime.context.patient
     while True:
         reply = interrupt(prompt) if simulated is None else {"value": simulated(code)}
         if isinstance(reply, dict) and reply.get("stop"):
             # "Finish now": leave the question unanswered and let the driver finish.
-            stop = {"pending": None, "stop_requested": True, "trace": [{"kind": "stop"}]}
+            stop = {"pending": None, "stop_requested": True, "trace": [StopRequested()]}
             return Command(goto="driver", update=stop)
         try:
             value = _read_answer(catalogue, code, reply)
@@ -191,16 +181,14 @@ def ask(
         except InvalidAnswerError as exc:
             if simulated is not None:  # asking a program again would get the same answer
                 raise
-            prompt = {**pending, "error": str(exc)}
+            prompt = pending.model_copy(update={"error": str(exc)})
     findings = {**state["findings"], code: value}
-    text = catalogue.phrase_answer(code, value)
-    entry = {
-        "kind": "answer",
-        "code": code,
-        "value": value,
-        "text": text,
-        "present": catalogue.is_present(code, value),
-    }
+    entry = AnswerGiven(
+        code=code,
+        value=value,
+        text=catalogue.phrase_answer(code, value),
+        present=catalogue.is_present(code, value),
+    )
     update: dict[str, Any] = {
         "findings": findings,
         "regions": {c: v for c, v in state.get("regions", {}).items() if c != code},
@@ -246,18 +234,19 @@ def _diagnosis(ctx: ConsultContext, state: ConsultState) -> dict[str, Any]:
     view = view_of(state)
     rationale = ""
     if isinstance(ctx.diagnoser, RankingDiagnoser):
-        differential = [[name, round(p, 6)] for name, p in ctx.diagnoser.ranking(view)]
+        pairs = [(name, round(p, 6)) for name, p in ctx.diagnoser.ranking(view)]
     else:
-        ranked = ctx.diagnoser.diagnose(view)
-        differential = [[r.name, round(r.probability, 6)] for r in ranked]
-        rationale = str(getattr(ranked, "rationale", "") or "")
-    entry: dict[str, Any] = {
-        "kind": "diagnosis",
-        "questions": len(state["asked"]),
-        "top": differential[:SNAPSHOT_SIZE],
-    }
-    if rationale:
-        entry["rationale"] = rationale
+        if isinstance(ctx.diagnoser, ReasoningDiagnoser):
+            diagnosis = ctx.diagnoser.diagnosis(view)
+            ranked, rationale = diagnosis.ranked, diagnosis.rationale
+        else:
+            ranked = ctx.diagnoser.diagnose(view)
+        pairs = [(r.name, round(r.probability, 6)) for r in ranked]
+    # The pairs are the diagnoser's own, checked where they were made: not validated again.
+    differential = Ranking.model_construct(pairs=pairs)
+    entry = DifferentialMoved(
+        questions=len(state["asked"]), top=pairs[:SNAPSHOT_SIZE], rationale=rationale
+    )
     return {"differential": differential, "needs_diagnosis": False, "trace": [entry]}
 
 
@@ -266,17 +255,13 @@ def retrieve(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str,
     retriever = runtime.context.retriever
     assert retriever is not None, "driver routes to retrieve only with a retriever"
     passages = retriever.retrieve(view_of(state))
-    known = {p["doc_id"] for p in state["passages"]}
+    known = {p.doc_id for p in state["passages"]}
     new = []
     for passage in passages:
         if passage.doc_id not in known:
             known.add(passage.doc_id)
-            new.append(passage.model_dump(mode="json"))
-    entry = {
-        "kind": "retrieval",
-        "for": state["retrieved_for"],
-        "doc_ids": [p["doc_id"] for p in new],
-    }
+            new.append(passage)
+    entry = KnowledgeRetrieved(candidates=state["retrieved_for"], doc_ids=[p.doc_id for p in new])
     return {"passages": [*state["passages"], *new], "trace": [entry]}
 
 
@@ -284,41 +269,24 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
     """Write the final report: differential, explanations, urgent flags, transcript."""
     ctx = runtime.context
     view = view_of(state)
-    ranked = [RankedCondition(name=str(n), probability=float(p)) for n, p in state["differential"]]
+    ranked = [RankedCondition(name=n, probability=p) for n, p in state["differential"].pairs]
     urgent = urgent_conditions(ctx.catalogue, ranked, ctx.urgent_threshold)
     explanations = [
         e.model_copy(update={"urgent": e.name in urgent})
         for e in ctx.diagnoser.explain(view, ranked, ctx.explain_top_k)
     ]
-    reasons = {e["code"]: e["reason"] for e in state["trace"] if e["kind"] == "question"}
-    transcript = [
-        TranscriptEntry(
-            code=e["code"],
-            question=ctx.catalogue.question_text(e["code"]),
-            answer=e["text"],
-            value=e["value"],
-            present=e["present"],
-            reason=reasons.get(e["code"], ""),
-        )
-        for e in state["trace"]
-        if e["kind"] == "answer"
-    ]
-    diagnoses = [e for e in state["trace"] if e["kind"] == "diagnosis"]
-    history = [
-        DifferentialSnapshot(questions=e["questions"], top=[(n, p) for n, p in e["top"]])
-        for e in diagnoses
-    ]
+    trace: list[TraceEntry] = state["trace"]
     report = FinalReport(
         differential=ranked,
         explanations=explanations,
         urgent=urgent,
         questions_asked=len(state["asked"]),
         stop_reason=state["stop_reason"],
-        transcript=transcript,
+        transcript=transcript_from(trace, ctx.catalogue.question_text),
         findings=state["findings"],
-        history=history,
-        rationale=diagnoses[-1].get("rationale", "") if diagnoses else "",
-        passages=[Passage.model_validate(p) for p in state["passages"]],
+        history=history_from(trace),
+        rationale=rationale_from(trace),
+        passages=state["passages"],
         age=state.get("age"),
         sex=state.get("sex"),
         differential_list=(
@@ -329,8 +297,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         leading = ranked[0].name
         report.doctors_for = leading
         report.doctors = ctx.doctor_finder.recommend_for(leading)
-    entry = {"kind": "finish", "reason": state["stop_reason"]}
-    return {"report": report.model_dump(mode="json"), "trace": [entry]}
+    return {"report": report, "trace": [Finished(reason=state["stop_reason"])]}
 
 
 # -- helpers and routers ----------------------------------------------------------------------
@@ -346,8 +313,8 @@ def _stop_reason(state: ConsultState) -> StopReason | None:
 
 def _confident(state: ConsultState) -> bool:
     """The leader reached the confidence threshold: no more diagnostic questions."""
-    differential = state["differential"]
-    return bool(differential) and float(differential[0][1]) >= state["confidence_threshold"]
+    pairs = state["differential"].pairs
+    return bool(pairs) and pairs[0][1] >= state["confidence_threshold"]
 
 
 def _read_answer(catalogue: FindingCatalogue, code: str, reply: object) -> FindingValue:
@@ -378,4 +345,6 @@ builder.add_edge("finish", END)
 
 def compile_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> ConsultGraph:
     """The graph every front end runs (CLI chat, UI, batch harness)."""
+    if checkpointer is not None:
+        checkpointer = consultation_checkpointer(checkpointer)
     return builder.compile(checkpointer=checkpointer)
