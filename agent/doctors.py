@@ -17,9 +17,7 @@ if TYPE_CHECKING:
     from retrieval.doctors.recommend import DoctorRecommender
 
 
-def open_doctor_finder(
-    settings: DdxSettings, kb: KnowledgeBase | None
-) -> DoctorRecommender | None:
+def open_doctor_finder(settings: DdxSettings, kb: KnowledgeBase | None) -> DoctorRecommender | None:
     """The recommender over ``settings.doctor_directory`` (its index built on first use, then
     reused), with the knowledge base's criteria; None when no directory is configured."""
     if settings.doctor_directory is None:
@@ -27,4 +25,3 @@ def open_doctor_finder(
     from retrieval.doctors.recommend import DoctorRecommender
 
     return DoctorRecommender.open(settings.doctor_directory, state_dir=settings.state_dir, kb=kb)
-

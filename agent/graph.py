@@ -69,7 +69,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         differential=state["differential"].pairs if "differential" in state else [],
         max_questions=state.get("max_questions", 0),
         regions=state.get("regions", {}),
-        passages=[Passage.model_validate(p) for p in state.get("passages", [])],
+        passages=state.get("passages", []),
     )
 
 

@@ -81,7 +81,7 @@ def test_the_llm_diagnoser_reads_the_passages_retrieved_in_the_consultation(
         assert f"[{passage.doc_id}] {passage.title}: {passage.text}" in last
 
 
-def test_icraftmd_prompts_carry_the_passages_of_the_index(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_icraftmd_prompts_carry_the_passages_of_the_index(tmp_path: Path, monkeypatch) -> None:
     """`ddx eval icraftmd --index DIR` against the stub server: every diagnosis prompt (and the
     doctor's) carries the options' pages from the index, and each case records what it read.
     The stub is not a model: this shows the plumbing, not retrieval's effect on accuracy."""
@@ -135,7 +135,7 @@ def test_icraftmd_prompts_carry_the_passages_of_the_index(tmp_path: Path, monkey
     assert config["retrieval"] == str((tmp_path / "ix").resolve())
 
 
-def test_icraftmd_without_an_index_reads_no_knowledge(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_icraftmd_without_an_index_reads_no_knowledge(tmp_path: Path, monkeypatch) -> None:
     """The control: the same run without --index has no knowledge block in any prompt."""
     seen: list[str] = []
 
