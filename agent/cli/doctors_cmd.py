@@ -197,8 +197,8 @@ def eval_cmd(
     summary.json holds n_queries, ndcg@1, ndcg@5, ndcg@10, map, mrr@10 (ir-measures,
     pytrec_eval's definitions), pnr (positive–negative pair ratio) and seconds.
     """
+    from eval.doctor_ranking import evaluate
     from retrieval.doctors.drrank import load_drrank
-    from retrieval.doctors.evaluation import evaluate
     from retrieval.doctors.llm_grader import LlmGrader
     from retrieval.doctors.rankers import make_ranker
 
@@ -234,7 +234,7 @@ def eval_cmd(
             row = {"id": qid, "ranking": order, "metrics": result.per_query.get(qid, {})}
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if fairness:
-        from retrieval.doctors.fairness import probe
+        from eval.doctor_fairness import probe
 
         report = probe(dataset.queries, chosen, provider, base=result, seed=seed, progress=True)
         (out / "fairness.json").write_text(

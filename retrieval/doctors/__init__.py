@@ -1,5 +1,5 @@
 """Doctor ranking (after DrRank): profiles, criteria per need, interchangeable rankers,
-rationales, fairness probes, evaluation and a synthetic directory.
+rationales and a synthetic directory.
 
 Modules, one role each: ``profiles`` (the profile model and directory loader), ``drrank`` (the
 DrRank query format; Chinese text is tokenised by the jieba tokenizer of
@@ -10,9 +10,10 @@ from the DDXPlus knowledge base), ``written_criteria`` (LLM-written and DrRank-f
 doctor entry), ``rationale`` (the criteria a doctor meets and the profile text that shows it),
 ``claims`` (whether a piece really claims a disease), ``llm_grader`` (five-level pointwise
 grading), ``first_stage`` (the persisted directory index), ``recommend`` (the facade the CLI,
-the app and the consultation use; ``agent.doctors`` puts it in a consultation), ``evaluation``
-(metrics incl. PNR), ``fairness`` (patient-context probes), ``audit`` (evidence and recall
-checks) and ``synth`` (the synthetic directory).
+the app and the consultation use; ``agent.doctors`` puts it in a consultation), ``audit``
+(evidence and recall checks) and ``synth`` (the synthetic directory). Evaluating rankers is
+the harness's: ``eval.doctor_ranking`` (metrics incl. PNR) and ``eval.doctor_fairness``
+(patient-context probes).
 
 Only ground is imported from ``agent`` (errors, settings, LLM clients): the package is
 knowledge, below the consultation core.
