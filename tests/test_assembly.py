@@ -208,3 +208,30 @@ def test_an_llm_diagnoser_reranks_the_phenotype_reasoners_leaders(
             hpo_context(mini_hpo_kb),
             RoleClients(doctor=clients.diagnoser, diagnoser=None, patient=None, judge=None),
         )
+
+
+def test_a_parallel_benchmark_with_dense_retrieval_finishes(
+    mini_kb: KnowledgeBase, mini_data_dir: Path, tmp_path: Path
+) -> None:
+    """Two workers forked after the parent's warm-up queried the encoder used to hang on
+    their first query (torch's thread pool does not survive a fork): the run must finish."""
+    import os
+    import subprocess
+    import sys
+
+    from retrieval.builtin_index import build_ddxplus_index
+
+    build_ddxplus_index(mini_kb, tmp_path / "state" / "indexes", progress=False)
+    env = {
+        **os.environ,
+        "DDX_DATA_DIR": str(mini_data_dir),
+        "DDX_STATE_DIR": str(tmp_path / "state"),
+    }
+    env.pop("OMP_NUM_THREADS", None)
+    patients = mini_data_dir / "ddxplus" / "patients.csv"
+    ddx = Path(sys.executable).with_name("ddx")
+    command = [str(ddx), "eval", "ddxplus", "--patients", str(patients)]
+    command += ["--workers", "2", "--knowledge", "--out", str(tmp_path / "run")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["n"] > 0
