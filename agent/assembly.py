@@ -153,6 +153,7 @@ def _hpo_context(
     warn: Callable[[str], None],
 ) -> ConsultContext[Any]:
     from agent.reasoners.hpo.context import hpo_context
+    from agent.reasoners.llm.context import llm_context
     from retrieval.builtin_index import hpo_retriever_if_built, load_hpo_retriever
 
     refuse_unsupported("hpo", settings, options)
@@ -164,7 +165,10 @@ def _hpo_context(
     chosen = {} if options.checklist is None else {"checklist": options.checklist}
     base = hpo_context(kb, review_of_systems=options.review_of_systems, **chosen)
     context = dataclasses.replace(base, retriever=_retriever(settings, options, builtin, warn))
-    return _with_doctors(context, settings, options, None)
+    context = _with_doctors(context, settings, options, None)
+    if clients.all():
+        clients.check()
+    return llm_context(context, clients, strategy=settings.strategy, summarise=options.summarise)
 
 
 def refuse_unsupported(
@@ -175,11 +179,13 @@ def refuse_unsupported(
     again)."""
     if knowledge == "ddxplus":
         return
-    if settings.doctor != "kb" or settings.diagnoser_backend != "kb":
+    if settings.doctor != "kb":
         raise SettingsError(
-            "LLM roles (--doctor/--diagnoser) work over the DDXPlus knowledge base only: the "
-            "rare-disease consultation runs the phenotype reasoner; use --doctor kb with --kb hpo."
+            "An LLM doctor (--doctor) asks DDXPlus questions only; with --kb hpo keep --doctor "
+            "kb and give --diagnoser BACKEND (it re-ranks the phenotype reasoner's leaders)."
         )
+    if settings.strategy == "fewshot-knn" and settings.diagnoser_backend != "kb":
+        raise SettingsError("The fewshot-knn strategy has solved DDXPlus cases only; not --kb hpo.")
     if options.model_path is not None:
         raise SettingsError(
             "--model is a DDXPlus likelihood model (`ddx kb fit`); the rare-disease reasoner "

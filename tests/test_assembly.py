@@ -21,6 +21,7 @@ from agent.settings import DdxSettings
 from agent.state import CaseIntake
 from retrieval.builtin_index import DDXPLUS, HPO, ddxplus_documents, hpo_documents
 from retrieval.ddxplus_kb import KnowledgeBase
+from retrieval.documents import Document
 from retrieval.hpo_kb import HpoKnowledgeBase
 from retrieval.index import BuildSettings, build_index
 
@@ -77,7 +78,7 @@ def test_chat_modules_share_a_terminal_loop_without_a_circle() -> None:
     ("extra", "message"),
     [
         (["--model", "structural"], "--model is a DDXPlus likelihood model"),
-        (["--doctor", "fake"], "LLM roles (--doctor/--diagnoser) work over the DDXPlus"),
+        (["--doctor", "fake"], "An LLM doctor (--doctor) asks DDXPlus questions only"),
         (["--patient-file", "x.csv"], "--patient-file is a DDXPlus patient CSV"),
         (["--patient", "2"], "--patient picks a row of --patient-file"),
         (["--complaint", "tall"], "--say or --complaint, not both"),
@@ -106,7 +107,7 @@ def test_ddxplus_chat_refuses_options_the_simulated_patient_overrides(
     assert "keeps its opening: drop --say" in str(resumed.exception)
 
 
-def _bm25_index(documents: list, folder: Path) -> None:  # type: ignore[type-arg]
+def _bm25_index(documents: list[Document], folder: Path) -> None:
     build_index(documents, folder, settings=BuildSettings(components=("bm25",)), progress=False)
 
 
@@ -167,3 +168,70 @@ def test_engine_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DDX_DOCTOR_DIRECTORY", "/nowhere.jsonl")
     settings = engine_settings()
     assert settings.doctor == "kb" and settings.doctor_directory is None
+
+
+def test_an_llm_diagnoser_reranks_the_phenotype_reasoners_leaders(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    """LLM roles worked on DDXPlus only: over HPO the LLM diagnoser now re-ranks the
+    reasoner's leading diseases, reading the phenotype as the catalogue phrases it."""
+    from agent.llm.base import ChatRequest
+    from agent.llm.client import LLMClient
+    from agent.llm.factory import RoleClients
+    from agent.llm.fake import FakeChat
+    from agent.reasoners.hpo.context import hpo_context
+    from agent.reasoners.llm.context import llm_context
+    from agent.reasoners.llm.diagnosis import LLMDiagnoser
+
+    prompts: list[str] = []
+    engine = batch_session(hpo_context(mini_hpo_kb))
+    present = mini_hpo_kb.term_ids[int(mini_hpo_kb.disease_terms(0)[0][0])]
+    intake = CaseIntake(findings={present: True}, max_questions=0)
+    engine_order = [r.name for r in engine.consult_to_end("e", intake, lambda c: None).differential]
+    pick = engine_order[-1]  # the engine's last: the LLM's ranking must show
+
+    def diagnoser(request: ChatRequest) -> str:
+        prompts.append(request.messages[-1].content)
+        return json.dumps({"diagnoses": [{"name": pick}], "rationale": "r"})
+
+    clients = RoleClients(
+        doctor=None, diagnoser=LLMClient(FakeChat(diagnoser)), patient=None, judge=None
+    )
+    context = llm_context(hpo_context(mini_hpo_kb), clients)
+    assert isinstance(context.diagnoser, LLMDiagnoser)
+    report = batch_session(context).consult_to_end("l", intake, lambda c: None)
+    assert report.differential[0].name == pick
+    assert all(name in prompts[-1] for name in engine_order)
+    assert context.catalogue.question_text(present) in prompts[-1]
+    with pytest.raises(DdxError, match="An LLM doctor"):
+        llm_context(
+            hpo_context(mini_hpo_kb),
+            RoleClients(doctor=clients.diagnoser, diagnoser=None, patient=None, judge=None),
+        )
+
+
+def test_a_parallel_benchmark_with_dense_retrieval_finishes(
+    mini_kb: KnowledgeBase, mini_data_dir: Path, tmp_path: Path
+) -> None:
+    """Two workers forked after the parent's warm-up queried the encoder used to hang on
+    their first query (torch's thread pool does not survive a fork): the run must finish."""
+    import os
+    import subprocess
+    import sys
+
+    from retrieval.builtin_index import build_ddxplus_index
+
+    build_ddxplus_index(mini_kb, tmp_path / "state" / "indexes", progress=False)
+    env = {
+        **os.environ,
+        "DDX_DATA_DIR": str(mini_data_dir),
+        "DDX_STATE_DIR": str(tmp_path / "state"),
+    }
+    env.pop("OMP_NUM_THREADS", None)
+    patients = mini_data_dir / "ddxplus" / "patients.csv"
+    ddx = Path(sys.executable).with_name("ddx")
+    command = [str(ddx), "eval", "ddxplus", "--patients", str(patients)]
+    command += ["--workers", "2", "--knowledge", "--out", str(tmp_path / "run")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["n"] > 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
@@ -81,7 +83,9 @@ def test_the_llm_diagnoser_reads_the_passages_retrieved_in_the_consultation(
         assert f"[{passage.doc_id}] {passage.title}: {passage.text}" in last
 
 
-def test_icraftmd_prompts_carry_the_passages_of_the_index(tmp_path: Path, monkeypatch) -> None:
+def test_icraftmd_prompts_carry_the_passages_of_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`ddx eval icraftmd --index DIR` against the stub server: every diagnosis prompt (and the
     doctor's) carries the options' pages from the index, and each case records what it read.
     The stub is not a model: this shows the plumbing, not retrieval's effect on accuracy."""
@@ -101,7 +105,7 @@ def test_icraftmd_prompts_carry_the_passages_of_the_index(tmp_path: Path, monkey
     assert built.exit_code == 0, built.output
     prompts: dict[str, list[str]] = {"NextStep": [], "Differential": []}
 
-    def reply(payload: dict) -> tuple[int, str]:  # type: ignore[type-arg]
+    def reply(payload: dict[str, Any]) -> tuple[int, str]:
         schema = payload.get("response_format", {}).get("json_schema", {}).get("name")
         prompt = payload["messages"][-1]["content"]
         if schema in prompts:
@@ -135,11 +139,13 @@ def test_icraftmd_prompts_carry_the_passages_of_the_index(tmp_path: Path, monkey
     assert config["retrieval"] == str((tmp_path / "ix").resolve())
 
 
-def test_icraftmd_without_an_index_reads_no_knowledge(tmp_path: Path, monkeypatch) -> None:
+def test_icraftmd_without_an_index_reads_no_knowledge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The control: the same run without --index has no knowledge block in any prompt."""
     seen: list[str] = []
 
-    def reply(payload: dict) -> tuple[int, str]:  # type: ignore[type-arg]
+    def reply(payload: dict[str, Any]) -> tuple[int, str]:
         seen.append(payload["messages"][-1]["content"])
         schema = payload.get("response_format", {}).get("json_schema", {}).get("name")
         if schema == "NextStep":

@@ -10,8 +10,10 @@ so the stopping rule (confidence threshold) behaves the same.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from agent.context import ConsultContext
+from agent.errors import SettingsError
 from agent.llm.factory import RoleClients
 from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.reasoners.llm.diagnosis import LLMDiagnoser
@@ -24,20 +26,20 @@ from retrieval.knowledge_retriever import KnowledgeRetriever
 
 
 def llm_context(
-    base: ConsultContext,
+    base: ConsultContext[Any],
     clients: RoleClients,
     *,
     strategy: Strategy = "standard",
     examples: SolvedCasePool | None = None,
     summarise: bool = True,
-) -> ConsultContext:
+) -> ConsultContext[Any]:
     """``summarise``: the diagnoser's model condenses the retrieved passages before it reads
     them (MEDDxAgent's retrieval agent); False: it reads their cited excerpts."""
     if clients.doctor is None and clients.diagnoser is None:
         return base
-    if not isinstance(base.diagnoser, BayesDiagnoser) or not isinstance(
-        base.history_taker, InformationGainHistoryTaker
-    ):
+    if not isinstance(base.diagnoser, BayesDiagnoser):
+        return _shortlist_context(base, clients, strategy=strategy, summarise=summarise)
+    if not isinstance(base.history_taker, InformationGainHistoryTaker):
         raise TypeError("LLM roles sit on the embedded DDXPlus engine (hints and fallback)")
     kb = base.diagnoser.kb
     history_taker = (
@@ -64,6 +66,36 @@ def llm_context(
         diagnoser=diagnoser,
         diagnose_each_answer=clients.diagnoser is None or strategy == "hybrid",
     )
+
+
+SHORTLIST = 20
+"""Candidates an LLM re-ranks when the knowledge base has too many conditions to list."""
+
+
+def _shortlist_context(
+    base: ConsultContext[Any], clients: RoleClients, *, strategy: Strategy, summarise: bool
+) -> ConsultContext[Any]:
+    """Another reasoner (the HPO phenotype one): the LLM diagnoser re-ranks its
+    :data:`SHORTLIST` leading diseases, reading the findings as the catalogue phrases them;
+    the reasoner keeps asking the questions and explaining. An LLM doctor is refused: its
+    free-text questions map onto DDXPlus questions only."""
+    if clients.doctor is not None:
+        raise SettingsError(
+            "An LLM doctor (--doctor) asks DDXPlus questions only; over this knowledge base "
+            "keep --doctor kb and give --diagnoser BACKEND (it re-ranks the reasoner's "
+            f"{SHORTLIST} leading diagnoses)."
+        )
+    assert clients.diagnoser is not None
+    diagnoser = LLMDiagnoser(
+        clients.diagnoser,
+        None,
+        base.diagnoser,
+        strategy=strategy,
+        summariser=clients.diagnoser if summarise else None,
+        catalogue=base.catalogue,
+        shortlist=SHORTLIST,
+    )
+    return dataclasses.replace(base, diagnoser=diagnoser, diagnose_each_answer=strategy == "hybrid")
 
 
 def _with_llm_queries(retriever: Retriever | None, clients: RoleClients) -> Retriever | None:

@@ -22,17 +22,23 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
 from agent.errors import SettingsError
 from agent.llm.base import LLMError, LLMUnavailableError, Message, StructuredOutputError
 from agent.llm.client import LLMClient
 from agent.llm.schemas import Differential
 from agent.llm.structured import generate_structured
-from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.knn import SolvedCasePool, examples_text
-from agent.reasoners.llm.render import known_lines, patient_line, ranking_text
+from agent.reasoners.llm.render import findings_text, patient_line, ranking_text
 from agent.reasoners.llm.retrieval import evidence_for
-from agent.roles import ConditionExplanation, ConsultationView, Diagnosis, RankedCondition
+from agent.roles import (
+    ConditionExplanation,
+    ConsultationView,
+    Diagnoser,
+    Diagnosis,
+    RankedCondition,
+)
 from agent.settings import Strategy
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.fuzzy import restrict
@@ -137,20 +143,27 @@ def rank_probabilities(
 
 
 class LLMDiagnoser:
-    """Diagnoser over DDXPlus: the LLM ranks the knowledge base's conditions."""
+    """Diagnoser over a knowledge base: the LLM ranks its conditions (DDXPlus: all 49), or
+    the engine's ``shortlist`` leading ones when there are too many to list (HPO's ~12,000
+    rare diseases), reading the findings as the catalogue phrases them."""
 
     def __init__(
         self,
         client: LLMClient,
-        kb: KnowledgeBase,
-        engine: BayesDiagnoser,
+        kb: KnowledgeBase | None,
+        engine: Diagnoser,
         *,
         strategy: Strategy = "standard",
         examples: SolvedCasePool | None = None,
         summariser: LLMClient | None = None,
+        catalogue: FindingCatalogue | None = None,
+        shortlist: int | None = None,
     ) -> None:
         """``summariser``: condenses retrieved passages for the prompt (None: the prompt
-        carries their cited excerpts)."""
+        carries their cited excerpts). ``kb`` None: give the ``catalogue`` and a
+        ``shortlist`` (the candidates are then the engine's leaders)."""
+        if kb is None and (catalogue is None or shortlist is None):
+            raise TypeError("without a DDXPlus kb, give the catalogue and a shortlist")
         if strategy == "fewshot-knn" and examples is None:
             raise SettingsError(
                 "The fewshot-knn strategy needs solved example cases (`ddx eval ddxplus "
@@ -162,6 +175,8 @@ class LLMDiagnoser:
         self.strategy = strategy
         self.examples = examples
         self.summariser = summariser
+        self.catalogue = catalogue or DdxPlusCatalogue(kb) if kb is not None else catalogue
+        self.shortlist = shortlist
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
         return self.diagnosis(view).ranked
@@ -171,7 +186,13 @@ class LLMDiagnoser:
         when the model's answer is unusable or it defers to the engine)."""
         engine_ranked = self.engine.diagnose(view)
         engine_pairs = [(r.name, r.probability) for r in engine_ranked]
-        known = known_lines(self.kb, view)
+        assert self.catalogue is not None
+        known = findings_text(self.catalogue, view.findings)
+        if self.shortlist is not None:
+            candidates = [r.name for r in engine_ranked[: self.shortlist]]
+        else:
+            assert self.kb is not None
+            candidates = list(self.kb.condition_names)
         examples = ""
         if self.strategy == "fewshot-knn" and self.examples is not None:
             examples = examples_text(self.examples.nearest(known, FEWSHOT_K))
@@ -181,7 +202,7 @@ class LLMDiagnoser:
                 strategy=self.strategy,
                 patient=patient_line(view.age, view.sex),
                 known=known,
-                candidates=self.kb.condition_names,
+                candidates=candidates,
                 engine_ranking=engine_pairs,
                 previous=ranking_text(list(view.differential), 5) if view.differential else "",
                 examples=examples,
@@ -197,7 +218,7 @@ class LLMDiagnoser:
             return Diagnosis(ranked=engine_ranked)
         if answer.deferred:
             return Diagnosis(ranked=engine_ranked)
-        ranked = rank_probabilities(answer.names, self.kb.condition_names, engine_pairs)
+        ranked = rank_probabilities(answer.names, [n for n, _ in engine_pairs], engine_pairs)
         return Diagnosis(ranked=ranked, rationale=answer.rationale.strip())
 
     def explain(

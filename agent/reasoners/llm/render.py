@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from agent.catalogue import FindingCatalogue
 from agent.roles import ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.findings import FindingValue
@@ -24,6 +25,16 @@ def findings_lines(kb: KnowledgeBase, findings: Mapping[str, FindingValue]) -> s
     """:func:`known_lines` of a findings mapping (a retrieval query's)."""
     lines = [
         f"- {kb.evidences[code].question} {phrase_answer(kb, code, value)}"
+        for code, value in findings.items()
+    ]
+    return "\n".join(lines) or "- nothing yet"
+
+
+def findings_text(catalogue: FindingCatalogue, findings: Mapping[str, FindingValue]) -> str:
+    """:func:`findings_lines` over any knowledge base, as its catalogue asks and phrases each
+    finding (the same text for DDXPlus)."""
+    lines = [
+        f"- {catalogue.question_text(code)} {catalogue.phrase_answer(code, value)}"
         for code, value in findings.items()
     ]
     return "\n".join(lines) or "- nothing yet"
