@@ -145,7 +145,7 @@ class ConsultationSession:
             {"intake": intake},
             config,
             context=context,
-            durability=self.durability,
+            durability=self.durability if self.graph.checkpointer else None,
         )
         self.forget(thread_id)
         assert not result.get("__interrupt__"), "a simulated patient answers every question"
@@ -161,15 +161,15 @@ _STEPS_PER_QUESTION = 5
 
 
 def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
-    """A session for a benchmark worker: an in-memory checkpointer, written only when a
-    consultation pauses or ends ("exit") — the same graph, without a write per step that nobody
-    will ever resume from — and LangGraph's background work run inline."""
-    from langgraph.checkpoint.memory import InMemorySaver
-
+    """A session for a benchmark worker: the same graph without a checkpointer — a simulated
+    patient answers inside the graph (:meth:`ConsultationSession.consult_to_end`), so nothing
+    pauses and nobody ever resumes from a checkpoint; saving the typed state at the end of every
+    case would cost ~10 % of a case's time for nothing — and LangGraph's background work run
+    inline."""
     from agent.graph import compile_graph
 
     run_graph_tasks_inline()
-    return ConsultationSession(compile_graph(InMemorySaver()), context, durability="exit")
+    return ConsultationSession(compile_graph(None), context, durability="exit")
 
 
 class _InlineExecutor(Executor):
