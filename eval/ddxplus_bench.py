@@ -13,17 +13,19 @@ from pathlib import Path
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
+from agent.executor import select_cases
+from agent.files import file_sha256
+from agent.llm.base import LLMUnavailableError
 from agent.reasoners.ddxplus.shipped import describe_model
 from data.locations import require_existing
 from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
 from eval.metrics import summarize
 from eval.run_folder import (
     BenchOutcome,
+    Execution,
     RunRequest,
-    file_sha256,
     finish_run,
     run_in_folder,
-    select_cases,
 )
 from eval.schema import CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -96,9 +98,13 @@ def run_ddxplus(
         [record.case_id for record in selected],
         CaseResult,
         lambda case: case.case_id,
-        workers=request.workers,
-        description="DDXPlus",
-        warn=warn,
+        Execution(
+            workers=request.workers,
+            description="DDXPlus",
+            max_consecutive_failures=request.max_consecutive_failures,
+            fatal=(LLMUnavailableError,),
+        ),
+        warn,
     )
     summary = summarize(
         run.cases,

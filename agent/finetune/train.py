@@ -191,8 +191,8 @@ def train(
     import torch
     from tqdm import tqdm
 
+    from agent.files import file_sha256
     from agent.llm.hf_chat import HFChat
-    from eval.run_folder import file_sha256
 
     recipe = request.recipe
     loaded = _load(request.data, warn)
