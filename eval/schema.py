@@ -1,13 +1,19 @@
-"""The files a benchmark run writes, as typed records.
+"""The files a benchmark run writes, as typed records (one family for every benchmark).
 
-``DIR/cases.jsonl`` — one :class:`CaseResult` per finished case, appended as cases finish.
-``DIR/summary.json`` — one :class:`RunSummary` (metrics over all finished cases).
-``DIR/run.json`` — the :class:`RunConfig` that a resumed run must match.
+``DIR/run.json`` — what the run is (its ``benchmark`` first); a resumed run must match it.
+``DIR/cases.jsonl`` — one case result per finished case, appended as cases finish.
+``DIR/failed.json`` — the cases that failed, case id → error; they are retried next run.
+``DIR/summary.json`` — the metrics over the finished cases: a :class:`RunStatus` subclass
+(:class:`RunSummary` for DDXPlus, ``RareBenchSummary``, ``IcraftSummary``). Top-k accuracy is
+``gtpa@k`` in every one of them (MEDDxAgent's name); the older RareBench ``top1``/``top3``/
+``top10`` and iCraft-MD ``accuracy`` keys are still read.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from agent.report import FinalReport, TranscriptTurn
 from agent.trace import DifferentialSnapshot
@@ -15,6 +21,30 @@ from agent.trace import DifferentialSnapshot
 CASES_FILE = "cases.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "run.json"
+FAILED_FILE = "failed.json"
+
+
+def gtpa_field(k: int, *older_names: str, **options: Any) -> Any:
+    """The ``gtpa@k`` field of a summary: written as ``gtpa@k``, read also under the names
+    summaries of earlier versions used (``top1`` …), so old run folders still load."""
+    names = AliasChoices(f"gtpa@{k}", f"gtpa_{k}", *older_names)
+    return Field(alias=f"gtpa@{k}", validation_alias=names, **options)
+
+
+class RunStatus(BaseModel):
+    """Whether a summary covers the whole selection: every benchmark summary starts with it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    incomplete: bool = Field(
+        default=False,
+        description="Some selected cases failed or were not run: the figures cover the "
+        "finished ones only (run the same command again to finish).",
+    )
+    failed: int = Field(default=0, description="Selected cases that failed (failed.json).")
+    not_run: int = Field(
+        default=0, description="Selected cases not tried because the run stopped early."
+    )
 
 
 def transcript_of(report: FinalReport) -> list[TranscriptTurn]:
@@ -83,17 +113,15 @@ class RunConfig(BaseModel):
     llm: str = Field(default="kb", description="LLM roles and strategy; 'kb': none (issue 3).")
 
 
-class RunSummary(BaseModel):
-    """Metrics of a run (DDXPlus and MEDDxAgent papers); ``gtpa@k`` keys use aliases."""
-
-    model_config = ConfigDict(populate_by_name=True)
+class RunSummary(RunStatus):
+    """Metrics of a DDXPlus run (DDXPlus and MEDDxAgent papers); ``gtpa@k`` keys use aliases."""
 
     n: int
     skipped: int
-    gtpa_1: float = Field(alias="gtpa@1")
-    gtpa_3: float = Field(alias="gtpa@3")
-    gtpa_5: float = Field(alias="gtpa@5")
-    gtpa_10: float = Field(alias="gtpa@10")
+    gtpa_1: float = gtpa_field(1)
+    gtpa_3: float = gtpa_field(3)
+    gtpa_5: float = gtpa_field(5)
+    gtpa_10: float = gtpa_field(10)
     avg_rank: float
     ddr: float
     ddp: float

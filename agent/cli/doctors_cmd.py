@@ -72,6 +72,8 @@ def rank_cmd(
 
     from retrieval.doctors.recommend import DoctorRecommender
 
+    if not need.strip():
+        raise DdxError('Say what the patient needs, e.g. "a doctor treating pneumonia".')
     settings = settings_from(ctx)
     recommender = DoctorRecommender.open(
         directory,
@@ -198,6 +200,7 @@ def eval_cmd(
     pytrec_eval's definitions), pnr (positive–negative pair ratio) and seconds.
     """
     from eval.doctor_ranking import evaluate
+    from eval.run_claim import claim_for
     from retrieval.doctors.drrank import load_drrank
     from retrieval.doctors.llm_grader import LlmGrader
     from retrieval.doctors.rankers import make_ranker
@@ -205,6 +208,7 @@ def eval_cmd(
     settings = settings_from(ctx)
     dataset = load_drrank(data, limit)
     ensure_folder(out, "output folder")  # before the evaluation: its results need a home
+    claim_for(out, "doctors")  # never into another benchmark's run folder
     for problem in dataset.problems[:20]:
         typer.secho(problem, fg=typer.colors.YELLOW, err=True)
     encoder = None

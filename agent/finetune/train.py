@@ -107,8 +107,8 @@ def train(
     optimizer step (a test uses it to interrupt a run)."""
     import torch
 
+    from agent.files import file_sha256
     from agent.llm.hf_chat import HFChat
-    from eval.run_folder import file_sha256
 
     recipe = request.recipe
     loaded = load_dialogues(request.data, warn)
