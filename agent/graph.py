@@ -16,14 +16,16 @@ from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from agent.catalogue import FindingCatalogue
+from agent.consult import policy
+from agent.consult.policy import StopReason
 from agent.context import ConsultContext
 from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
-from agent.roles import ConsultationView, Passage, RankedCondition
-from agent.session import ConsultGraph
+from agent.roles import ConsultationView, Passage, RankedCondition, StopAsking
 from agent.state import (
     CaseIntake,
     ConsultState,
@@ -36,9 +38,7 @@ from retrieval.findings import FindingValue, InvalidAnswerError
 
 SNAPSHOT_SIZE = 10
 
-StopReason = Literal[
-    "question budget reached", "confident", "no informative question left", "finished on request"
-]
+ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
 
 
 class _Pairs(Sequence[tuple[str, float]]):
@@ -72,17 +72,25 @@ def view_of(state: ConsultState) -> ConsultationView:
         differential=_Pairs(state.get("differential", [])),
         max_questions=state.get("max_questions", 0),
         regions=state.get("regions", {}),
+        round=state.get("round", 1),
+        previous=_Pairs(state.get("previous", [])),
+        summary=state.get("summary", ""),
+        summary_covers=state.get("summary_covers", 0),
     )
 
 
 # -- nodes ------------------------------------------------------------------------------------
 
 
+Step = Literal["ask", "diagnose", "retrieve", "refine", "finish"]
+
+
 def intake(
     state: InputState, runtime: Runtime[ConsultContext]
-) -> Command[Literal["diagnose", "ask", "retrieve", "finish"]]:
+) -> Command[Literal["driver", "ask", "diagnose", "retrieve", "refine", "finish"]]:
     """Validate the intake and open the consultation's state (then, with the embedded engine,
-    the first diagnosis and the driver's first decision in the same step; see :func:`ask`)."""
+    the first diagnosis and the driver's first decision in the same step; see :func:`ask`).
+    A consultation diagnosed at round ends only starts with the history taker's question."""
     case = CaseIntake.model_validate(state["intake"])
     findings = validate_intake(runtime.context.catalogue, case)
     regions = validate_regions(runtime.context.catalogue, case)
@@ -91,6 +99,11 @@ def intake(
         "sex": case.sex,
         "max_questions": case.max_questions,
         "confidence_threshold": case.confidence_threshold,
+        "rounds": case.refinement_rounds,
+        "round": 1,
+        "previous": [],
+        "summary": "",
+        "summary_covers": 0,
         "findings": findings,
         "regions": regions,
         "asked": [],
@@ -109,12 +122,11 @@ def intake(
             }
         ],
     }
+    if runtime.context.diagnosis_at == "round end":
+        return Command(goto="driver", update=opened)
     if not runtime.context.diagnose_each_answer:
         return Command(goto="diagnose", update=opened)
     return _diagnose_and_decide(runtime.context, {}, opened)
-
-
-Step = Literal["ask", "diagnose", "retrieve", "finish"]
 
 
 def driver(state: ConsultState, runtime: Runtime[ConsultContext]) -> Command[Step]:
@@ -127,25 +139,35 @@ def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
 
     Questions come from the history taker while the leader is below the confidence threshold;
     then (or when it has nothing left to ask) from the list taker, for the differential list.
+    A round whose share of the budget is spent goes to :func:`refine`; the rules themselves
+    are :mod:`agent.consult.policy`'s.
     """
-    if state["needs_diagnosis"]:
+    if state["needs_diagnosis"] and ctx.diagnosis_at == "each answer":
         return Command(goto="diagnose")
-    stop = _stop_reason(state)
+    asked = len(state["asked"])
+    stop = policy.budget_stop(asked, state["max_questions"], bool(state.get("stop_requested")))
     if stop is not None:
-        return Command(goto="finish", update={"stop_reason": stop})
+        return _close(state, ctx, stop)
+    if policy.round_over(
+        asked, state["max_questions"], state.get("rounds", 1), state.get("round", 1)
+    ):
+        return Command(goto="refine")
     if ctx.retriever is not None:
         leaders = sorted(str(n) for n, _ in state["differential"][: ctx.leaders_for_retrieval])
         if leaders != state["retrieved_for"]:
             return Command(goto="retrieve", update={"retrieved_for": leaders})
     view = view_of(state)
-    confident = _confident(state)
+    confident = ctx.confidence_stop and policy.is_confident(
+        state["differential"], state["confidence_threshold"]
+    )
     purpose = "diagnosis"
     question = None if confident else ctx.history_taker.next_question(view)
     if question is None and ctx.list_taker is not None:
         question, purpose = ctx.list_taker.next_question(view), "differential list"
+    if isinstance(question, StopAsking):
+        return _close(state, ctx, question.reason)
     if question is None:
-        reason: StopReason = "confident" if confident else "no informative question left"
-        return Command(goto="finish", update={"stop_reason": reason})
+        return _close(state, ctx, policy.no_question_reason(confident))
     payload = question.model_dump(mode="json")
     payload["number"] = len(state["asked"]) + 1
     payload["budget"] = state["max_questions"]
@@ -209,9 +231,44 @@ def ask(
         "trace": [entry],
     }
     ctx = runtime.context
-    if not ctx.diagnose_each_answer:
+    if not ctx.diagnose_each_answer or ctx.diagnosis_at != "each answer":
         return Command(goto="driver", update=update)
     return _diagnose_and_decide(ctx, state, update)
+
+
+def _close(state: ConsultState, ctx: ConsultContext, reason: StopReason) -> Command[Step]:
+    """End the questioning: through the last round's refinement when there is one to make."""
+    goto: Step = (
+        "refine" if policy.refines_at_close(state.get("rounds", 1), ctx.diagnosis_at) else "finish"
+    )
+    return Command(goto=goto, update={"stop_reason": reason})
+
+
+def refine(
+    state: ConsultState, runtime: Runtime[ConsultContext]
+) -> Command[Literal["driver", "finish"]]:
+    """A refinement round's end (MEDDxAgent): the working profile rewritten when there is a
+    summariser and several rounds, the differential diagnosed again with the previous round's
+    fed back (``ConsultationView.previous``), then the next round — or, once the questioning
+    is closed, the report."""
+    ctx = runtime.context
+    update: dict[str, Any] = {"trace": []}
+    asked = len(state["asked"])
+    rounds = state.get("rounds", 1)
+    if ctx.summariser is not None and rounds > 1 and state.get("summary_covers", 0) < asked:
+        summary = ctx.summariser.summarise(view_of(state))
+        if summary is not None:
+            update.update(summary=summary, summary_covers=asked)
+    if ctx.diagnosis_at == "round end" or state["needs_diagnosis"]:
+        diagnosis = _diagnosis(ctx, {**state, **update})  # type: ignore[typeddict-item]
+        update = {**update, **diagnosis, "trace": [*update["trace"], *diagnosis["trace"]]}
+    differential = update.get("differential", state["differential"])
+    number = state.get("round", 1)
+    entry = {"kind": "round", "round": number, "top": differential[:SNAPSHOT_SIZE]}
+    update["trace"] = [*update["trace"], entry]
+    if state.get("stop_reason"):
+        return Command(goto="finish", update=update)
+    return Command(goto="driver", update={**update, "round": number + 1, "previous": differential})
 
 
 def _diagnose_and_decide(
@@ -285,10 +342,8 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
     view = view_of(state)
     ranked = [RankedCondition(name=str(n), probability=float(p)) for n, p in state["differential"]]
     urgent = urgent_conditions(ctx.catalogue, ranked, ctx.urgent_threshold)
-    explanations = [
-        e.model_copy(update={"urgent": e.name in urgent})
-        for e in ctx.diagnoser.explain(view, ranked, ctx.explain_top_k)
-    ]
+    explained = ctx.diagnoser.explain(view, ranked, ctx.explain_top_k) if ctx.explain_top_k else []
+    explanations = [e.model_copy(update={"urgent": e.name in urgent}) for e in explained]
     reasons = {e["code"]: e["reason"] for e in state["trace"] if e["kind"] == "question"}
     transcript = [
         TranscriptEntry(
@@ -335,20 +390,6 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
 # -- helpers and routers ----------------------------------------------------------------------
 
 
-def _stop_reason(state: ConsultState) -> StopReason | None:
-    if state.get("stop_requested"):
-        return "finished on request"
-    if len(state["asked"]) >= state["max_questions"]:
-        return "question budget reached"
-    return None
-
-
-def _confident(state: ConsultState) -> bool:
-    """The leader reached the confidence threshold: no more diagnostic questions."""
-    differential = state["differential"]
-    return bool(differential) and float(differential[0][1]) >= state["confidence_threshold"]
-
-
 def _read_answer(catalogue: FindingCatalogue, code: str, reply: object) -> FindingValue:
     """A resume value is {"value": structured answer} or {"text": what a person typed}."""
     if isinstance(reply, dict) and "text" in reply:
@@ -368,6 +409,7 @@ builder.add_node("driver", driver)
 builder.add_node("ask", ask)
 builder.add_node("diagnose", diagnose)
 builder.add_node("retrieve", retrieve)
+builder.add_node("refine", refine)
 builder.add_node("finish", finish)
 builder.add_edge(START, "intake")
 builder.add_edge("diagnose", "driver")

@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.consult.policy import StopReason
 from retrieval.findings import FindingValue
 
 
@@ -28,6 +29,14 @@ class ConsultationView:
     regions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Multi-choice evidences known only as "one or more of these values" (the patient named a
     region: "my chest hurts"), until the question is asked and answered exactly."""
+    round: int = 1
+    """The refinement round under way (1 unless the consultation runs several)."""
+    previous: Sequence[tuple[str, float]] = ()
+    """The differential at the end of the previous round: what a refinement feeds back."""
+    summary: str = ""
+    """The working profile rewritten at the last round's end ("" before): free-text roles
+    read it instead of the first ``summary_covers`` answers."""
+    summary_covers: int = 0
 
     @property
     def questions_asked(self) -> int:
@@ -115,11 +124,28 @@ class Passage(BaseModel):
     score: float
 
 
+class StopAsking(BaseModel):
+    """A history taker's own reason to end the questioning (an LLM doctor who stops, or whose
+    answers never fit), where None would say only that nothing informative is left."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: StopReason
+
+
 @runtime_checkable
 class HistoryTaker(Protocol):
     """Chooses the next question, or None when nothing left is worth asking."""
 
-    def next_question(self, view: ConsultationView) -> Question | None: ...
+    def next_question(self, view: ConsultationView) -> Question | StopAsking | None: ...
+
+
+@runtime_checkable
+class Summariser(Protocol):
+    """Rewrites the working profile at a refinement round's end (MEDDxAgent): the new summary,
+    or None to keep the old one and the answers after it."""
+
+    def summarise(self, view: ConsultationView) -> str | None: ...
 
 
 @runtime_checkable

@@ -14,16 +14,14 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
+from agent.graph import ConsultGraph, compile_graph
 from agent.report import FinalReport
-from agent.state import CaseIntake, ConsultState, InputState, OutputState
+from agent.state import CaseIntake, InputState
 from retrieval.findings import FindingValue
-
-ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,9 @@ class ConsultationSession:
         context = replace(self.context, patient=answer)
         config: RunnableConfig = {
             **self._config(thread_id),
-            "recursion_limit": _STEPS_BEFORE_QUESTIONS + _STEPS_PER_QUESTION * intake.max_questions,
+            "recursion_limit": _STEPS_BEFORE_QUESTIONS
+            + _STEPS_PER_QUESTION * intake.max_questions
+            + _STEPS_PER_ROUND * intake.refinement_rounds,
         }
         result: dict[str, Any] = self.graph.invoke(
             {"intake": intake.model_dump(mode="json")},
@@ -157,6 +157,8 @@ _STEPS_BEFORE_QUESTIONS = 25
 refinement, finish): LangGraph's recursion limit, a guard against a routing loop."""
 _STEPS_PER_QUESTION = 5
 """At most driver, ask, diagnose and retrieve per question (two with the embedded engine)."""
+_STEPS_PER_ROUND = 4
+"""A refinement round's end: driver, refine, diagnose, retrieve."""
 
 
 def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
@@ -164,8 +166,6 @@ def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
     consultation pauses or ends ("exit") — the same graph, without a write per step that nobody
     will ever resume from — and LangGraph's background work run inline."""
     from langgraph.checkpoint.memory import InMemorySaver
-
-    from agent.graph import compile_graph
 
     run_graph_tasks_inline()
     return ConsultationSession(compile_graph(InMemorySaver()), context, durability="exit")
