@@ -165,10 +165,16 @@ def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
     """A session for a benchmark worker: an in-memory checkpointer, written only when a
     consultation pauses or ends ("exit") — the same graph, without a write per step that nobody
     will ever resume from — and LangGraph's background work run inline."""
+    return ConsultationSession(batch_graph(), context, durability="exit")
+
+
+def batch_graph() -> ConsultGraph:
+    """The graph of :func:`batch_session`, for runners that give each case its own context
+    (``ConsultationSession(graph, context, durability="exit")`` per case, one graph)."""
     from langgraph.checkpoint.memory import InMemorySaver
 
     run_graph_tasks_inline()
-    return ConsultationSession(compile_graph(InMemorySaver()), context, durability="exit")
+    return compile_graph(InMemorySaver())
 
 
 class _InlineExecutor(Executor):
