@@ -11,8 +11,7 @@ is exported so tests compile their own copy with an in-memory checkpointer;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol, overload, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -24,42 +23,41 @@ from agent.catalogue import FindingCatalogue
 from agent.consult import policy
 from agent.consult.policy import StopReason
 from agent.context import ConsultContext
-from agent.report import DifferentialSnapshot, FinalReport, TranscriptEntry, urgent_conditions
-from agent.roles import ConsultationView, Passage, RankedCondition, StopAsking
+from agent.report import (
+    FinalReport,
+    history_from,
+    rationale_from,
+    transcript_from,
+    urgent_conditions,
+)
+from agent.roles import ConsultationView, RankedCondition, ReasoningDiagnoser, StopAsking
 from agent.state import (
     CaseIntake,
     ConsultState,
     InputState,
     OutputState,
+    PendingQuestion,
+    Ranking,
+    consultation_checkpointer,
     validate_intake,
     validate_regions,
+)
+from agent.trace import (
+    AnswerGiven,
+    DifferentialMoved,
+    Finished,
+    IntakeRecorded,
+    KnowledgeRetrieved,
+    QuestionAsked,
+    RefinementRound,
+    StopRequested,
+    TraceEntry,
 )
 from retrieval.findings import FindingValue, InvalidAnswerError
 
 SNAPSHOT_SIZE = 10
 
 ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
-
-
-class _Pairs(Sequence[tuple[str, float]]):
-    """The state's differential ([[name, p], ...]) read as (name, p) pairs on access: most
-    roles never look at it, so it is not copied for every view."""
-
-    def __init__(self, rows: list[list[Any]]) -> None:
-        self._rows = rows
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[str, float]: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[tuple[str, float]]: ...
-    def __getitem__(self, index: int | slice) -> tuple[str, float] | list[tuple[str, float]]:
-        if isinstance(index, slice):
-            return [(str(n), float(p)) for n, p in self._rows[index]]
-        name, p = self._rows[index]
-        return str(name), float(p)
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
 
 def view_of(state: ConsultState) -> ConsultationView:
@@ -69,11 +67,11 @@ def view_of(state: ConsultState) -> ConsultationView:
         sex=state.get("sex"),
         findings=state.get("findings", {}),
         asked=state.get("asked", []),
-        differential=_Pairs(state.get("differential", [])),
+        differential=state["differential"].pairs if "differential" in state else [],
         max_questions=state.get("max_questions", 0),
         regions=state.get("regions", {}),
         round=state.get("round", 1),
-        previous=_Pairs(state.get("previous", [])),
+        previous=state.get("previous", []),
         summary=state.get("summary", ""),
         summary_covers=state.get("summary_covers", 0),
     )
@@ -91,7 +89,7 @@ def intake(
     """Validate the intake and open the consultation's state (then, with the embedded engine,
     the first diagnosis and the driver's first decision in the same step; see :func:`ask`).
     A consultation diagnosed at round ends only starts with the history taker's question."""
-    case = CaseIntake.model_validate(state["intake"])
+    case = CaseIntake.model_validate(state["intake"])  # a model already, or its JSON form
     findings = validate_intake(runtime.context.catalogue, case)
     regions = validate_regions(runtime.context.catalogue, case)
     opened: dict[str, Any] = {
@@ -109,18 +107,10 @@ def intake(
         "asked": [],
         "pending": None,
         "needs_diagnosis": True,
-        "differential": [],
+        "differential": Ranking(),
         "passages": [],
         "retrieved_for": [],
-        "trace": [
-            {
-                "kind": "intake",
-                "findings": findings,
-                "regions": regions,
-                "age": case.age,
-                "sex": case.sex,
-            }
-        ],
+        "trace": [IntakeRecorded(findings=findings, regions=regions, age=case.age, sex=case.sex)],
     }
     if runtime.context.diagnosis_at == "round end":
         return Command(goto="driver", update=opened)
@@ -148,19 +138,18 @@ def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
     stop = policy.budget_stop(asked, state["max_questions"], bool(state.get("stop_requested")))
     if stop is not None:
         return _close(state, ctx, stop)
-    if policy.round_over(
-        asked, state["max_questions"], state.get("rounds", 1), state.get("round", 1)
-    ):
+    rounds, number = state.get("rounds", 1), state.get("round", 1)
+    if policy.round_over(asked, state["max_questions"], rounds, number):
         return Command(goto="refine")
     if ctx.retriever is not None:
-        leaders = sorted(str(n) for n, _ in state["differential"][: ctx.leaders_for_retrieval])
+        leaders = sorted(n for n, _ in state["differential"].top(ctx.leaders_for_retrieval))
         if leaders != state["retrieved_for"]:
             return Command(goto="retrieve", update={"retrieved_for": leaders})
     view = view_of(state)
     confident = ctx.confidence_stop and policy.is_confident(
-        state["differential"], state["confidence_threshold"]
+        state["differential"].pairs, state["confidence_threshold"]
     )
-    purpose = "diagnosis"
+    purpose: Literal["diagnosis", "differential list"] = "diagnosis"
     question = None if confident else ctx.history_taker.next_question(view)
     if question is None and ctx.list_taker is not None:
         question, purpose = ctx.list_taker.next_question(view), "differential list"
@@ -168,20 +157,21 @@ def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
         return _close(state, ctx, question.reason)
     if question is None:
         return _close(state, ctx, policy.no_question_reason(confident))
-    payload = question.model_dump(mode="json")
-    payload["number"] = len(state["asked"]) + 1
-    payload["budget"] = state["max_questions"]
-    payload["leading"] = state["differential"][:3]
-    payload["purpose"] = purpose
-    entry = {
-        "kind": "question",
-        "code": question.code,
-        "reason": question.reason,
-        "gain": question.expected_gain,
-        "number": payload["number"],
-        "purpose": purpose,
-    }
-    return Command(goto="ask", update={"pending": payload, "trace": [entry]})
+    pending = PendingQuestion(
+        **question.model_dump(),
+        number=len(state["asked"]) + 1,
+        budget=state["max_questions"],
+        leading=state["differential"].top(3),
+        purpose=purpose,
+    )
+    entry = QuestionAsked(
+        code=question.code,
+        reason=question.reason,
+        gain=question.expected_gain,
+        number=pending.number,
+        purpose=purpose,
+    )
+    return Command(goto="ask", update={"pending": pending, "trace": [entry]})
 
 
 def ask(
@@ -197,14 +187,14 @@ def ask(
     catalogue = runtime.context.catalogue
     pending = state["pending"]
     assert pending is not None, "driver routes to ask only with a pending question"
-    code = pending["code"]
-    prompt = dict(pending)
+    code = pending.code
+    prompt = pending
     simulated = runtime.context.patient
     while True:
         reply = interrupt(prompt) if simulated is None else {"value": simulated(code)}
         if isinstance(reply, dict) and reply.get("stop"):
             # "Finish now": leave the question unanswered and let the driver finish.
-            stop = {"pending": None, "stop_requested": True, "trace": [{"kind": "stop"}]}
+            stop = {"pending": None, "stop_requested": True, "trace": [StopRequested()]}
             return Command(goto="driver", update=stop)
         try:
             value = _read_answer(catalogue, code, reply)
@@ -212,16 +202,14 @@ def ask(
         except InvalidAnswerError as exc:
             if simulated is not None:  # asking a program again would get the same answer
                 raise
-            prompt = {**pending, "error": str(exc)}
+            prompt = pending.model_copy(update={"error": str(exc)})
     findings = {**state["findings"], code: value}
-    text = catalogue.phrase_answer(code, value)
-    entry = {
-        "kind": "answer",
-        "code": code,
-        "value": value,
-        "text": text,
-        "present": catalogue.is_present(code, value),
-    }
+    entry = AnswerGiven(
+        code=code,
+        value=value,
+        text=catalogue.phrase_answer(code, value),
+        present=catalogue.is_present(code, value),
+    )
     update: dict[str, Any] = {
         "findings": findings,
         "regions": {c: v for c, v in state.get("regions", {}).items() if c != code},
@@ -238,9 +226,8 @@ def ask(
 
 def _close(state: ConsultState, ctx: ConsultContext, reason: StopReason) -> Command[Step]:
     """End the questioning: through the last round's refinement when there is one to make."""
-    goto: Step = (
-        "refine" if policy.refines_at_close(state.get("rounds", 1), ctx.diagnosis_at) else "finish"
-    )
+    last_refinement = policy.refines_at_close(state.get("rounds", 1), ctx.diagnosis_at)
+    goto: Step = "refine" if last_refinement else "finish"
     return Command(goto=goto, update={"stop_reason": reason})
 
 
@@ -254,21 +241,26 @@ def refine(
     ctx = runtime.context
     update: dict[str, Any] = {"trace": []}
     asked = len(state["asked"])
-    rounds = state.get("rounds", 1)
-    if ctx.summariser is not None and rounds > 1 and state.get("summary_covers", 0) < asked:
+    if ctx.summariser is not None and state["rounds"] > 1 and state["summary_covers"] < asked:
         summary = ctx.summariser.summarise(view_of(state))
         if summary is not None:
             update.update(summary=summary, summary_covers=asked)
     if ctx.diagnosis_at == "round end" or state["needs_diagnosis"]:
         diagnosis = _diagnosis(ctx, {**state, **update})  # type: ignore[typeddict-item]
         update = {**update, **diagnosis, "trace": [*update["trace"], *diagnosis["trace"]]}
-    differential = update.get("differential", state["differential"])
-    number = state.get("round", 1)
-    entry = {"kind": "round", "round": number, "top": differential[:SNAPSHOT_SIZE]}
+    number = state["round"]
+    entry = RefinementRound(
+        round=number,
+        previous=state["previous"][:SNAPSHOT_SIZE],
+        doc_ids=[p.doc_id for p in state["passages"]],
+    )
     update["trace"] = [*update["trace"], entry]
     if state.get("stop_reason"):
         return Command(goto="finish", update=update)
-    return Command(goto="driver", update={**update, "round": number + 1, "previous": differential})
+    differential = update.get("differential", state["differential"])
+    return Command(
+        goto="driver", update={**update, "round": number + 1, "previous": differential.pairs}
+    )
 
 
 def _diagnose_and_decide(
@@ -302,18 +294,19 @@ def _diagnosis(ctx: ConsultContext, state: ConsultState) -> dict[str, Any]:
     view = view_of(state)
     rationale = ""
     if isinstance(ctx.diagnoser, RankingDiagnoser):
-        differential = [[name, round(p, 6)] for name, p in ctx.diagnoser.ranking(view)]
+        pairs = [(name, round(p, 6)) for name, p in ctx.diagnoser.ranking(view)]
     else:
-        ranked = ctx.diagnoser.diagnose(view)
-        differential = [[r.name, round(r.probability, 6)] for r in ranked]
-        rationale = str(getattr(ranked, "rationale", "") or "")
-    entry: dict[str, Any] = {
-        "kind": "diagnosis",
-        "questions": len(state["asked"]),
-        "top": differential[:SNAPSHOT_SIZE],
-    }
-    if rationale:
-        entry["rationale"] = rationale
+        if isinstance(ctx.diagnoser, ReasoningDiagnoser):
+            diagnosis = ctx.diagnoser.diagnosis(view)
+            ranked, rationale = diagnosis.ranked, diagnosis.rationale
+        else:
+            ranked = ctx.diagnoser.diagnose(view)
+        pairs = [(r.name, round(r.probability, 6)) for r in ranked]
+    # The pairs are the diagnoser's own, checked where they were made: not validated again.
+    differential = Ranking.model_construct(pairs=pairs)
+    entry = DifferentialMoved(
+        questions=len(state["asked"]), top=pairs[:SNAPSHOT_SIZE], rationale=rationale
+    )
     return {"differential": differential, "needs_diagnosis": False, "trace": [entry]}
 
 
@@ -322,17 +315,13 @@ def retrieve(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str,
     retriever = runtime.context.retriever
     assert retriever is not None, "driver routes to retrieve only with a retriever"
     passages = retriever.retrieve(view_of(state))
-    known = {p["doc_id"] for p in state["passages"]}
+    known = {p.doc_id for p in state["passages"]}
     new = []
     for passage in passages:
         if passage.doc_id not in known:
             known.add(passage.doc_id)
-            new.append(passage.model_dump(mode="json"))
-    entry = {
-        "kind": "retrieval",
-        "for": state["retrieved_for"],
-        "doc_ids": [p["doc_id"] for p in new],
-    }
+            new.append(passage)
+    entry = KnowledgeRetrieved(candidates=state["retrieved_for"], doc_ids=[p.doc_id for p in new])
     return {"passages": [*state["passages"], *new], "trace": [entry]}
 
 
@@ -340,39 +329,22 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
     """Write the final report: differential, explanations, urgent flags, transcript."""
     ctx = runtime.context
     view = view_of(state)
-    ranked = [RankedCondition(name=str(n), probability=float(p)) for n, p in state["differential"]]
+    ranked = [RankedCondition(name=n, probability=p) for n, p in state["differential"].pairs]
     urgent = urgent_conditions(ctx.catalogue, ranked, ctx.urgent_threshold)
     explained = ctx.diagnoser.explain(view, ranked, ctx.explain_top_k) if ctx.explain_top_k else []
     explanations = [e.model_copy(update={"urgent": e.name in urgent}) for e in explained]
-    reasons = {e["code"]: e["reason"] for e in state["trace"] if e["kind"] == "question"}
-    transcript = [
-        TranscriptEntry(
-            code=e["code"],
-            question=ctx.catalogue.question_text(e["code"]),
-            answer=e["text"],
-            value=e["value"],
-            present=e["present"],
-            reason=reasons.get(e["code"], ""),
-        )
-        for e in state["trace"]
-        if e["kind"] == "answer"
-    ]
-    diagnoses = [e for e in state["trace"] if e["kind"] == "diagnosis"]
-    history = [
-        DifferentialSnapshot(questions=e["questions"], top=[(n, p) for n, p in e["top"]])
-        for e in diagnoses
-    ]
+    trace: list[TraceEntry] = state["trace"]
     report = FinalReport(
         differential=ranked,
         explanations=explanations,
         urgent=urgent,
         questions_asked=len(state["asked"]),
         stop_reason=state["stop_reason"],
-        transcript=transcript,
+        transcript=transcript_from(trace, ctx.catalogue.question_text),
         findings=state["findings"],
-        history=history,
-        rationale=diagnoses[-1].get("rationale", "") if diagnoses else "",
-        passages=[Passage.model_validate(p) for p in state["passages"]],
+        history=history_from(trace),
+        rationale=rationale_from(trace),
+        passages=state["passages"],
         age=state.get("age"),
         sex=state.get("sex"),
         differential_list=(
@@ -383,8 +355,7 @@ def finish(state: ConsultState, runtime: Runtime[ConsultContext]) -> dict[str, A
         leading = ranked[0].name
         report.doctors_for = leading
         report.doctors = ctx.doctor_finder.recommend_for(leading)
-    entry = {"kind": "finish", "reason": state["stop_reason"]}
-    return {"report": report.model_dump(mode="json"), "trace": [entry]}
+    return {"report": report, "trace": [Finished(reason=state["stop_reason"])]}
 
 
 # -- helpers and routers ----------------------------------------------------------------------
@@ -419,4 +390,6 @@ builder.add_edge("finish", END)
 
 def compile_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> ConsultGraph:
     """The graph every front end runs (CLI chat, UI, batch harness)."""
+    if checkpointer is not None:
+        checkpointer = consultation_checkpointer(checkpointer)
     return builder.compile(checkpointer=checkpointer)

@@ -159,6 +159,23 @@ class Diagnoser(Protocol):
     ) -> list[ConditionExplanation]: ...
 
 
+class Diagnosis(BaseModel):
+    """A ranked differential with the diagnoser's reasoning behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ranked: list[RankedCondition]
+    rationale: str = Field(default="", description="Empty when the diagnoser gives none.")
+
+
+@runtime_checkable
+class ReasoningDiagnoser(Diagnoser, Protocol):
+    """A diagnoser that also says why (an LLM diagnoser): the graph keeps its rationale in the
+    trace and the final report."""
+
+    def diagnosis(self, view: ConsultationView) -> Diagnosis: ...
+
+
 @runtime_checkable
 class Retriever(Protocol):
     """Finds knowledge for the leading candidates and the findings that separate them."""

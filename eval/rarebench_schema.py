@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from eval.schema import StepSnapshot, TranscriptTurn
+from agent.report import TranscriptTurn
+from agent.trace import DifferentialSnapshot
 
 
 class PhenotypeCaseResult(BaseModel):
@@ -38,7 +39,7 @@ class PhenotypeCaseResult(BaseModel):
         description="Rank of the truth in the top 10 after 0, 5, 10, 20 … answers (None: "
         "not in the top 10 then); a consultation that stopped earlier keeps its last rank.",
     )
-    steps: list[StepSnapshot]
+    steps: list[DifferentialSnapshot]
     seconds: float
 
 

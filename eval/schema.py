@@ -7,32 +7,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from agent.report import FinalReport
+from agent.report import FinalReport, TranscriptTurn
+from agent.trace import DifferentialSnapshot
 
 CASES_FILE = "cases.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "run.json"
-
-
-class TranscriptTurn(BaseModel):
-    """One question and the patient's answer."""
-
-    code: str = Field(description="Evidence code asked, e.g. 'E_91'.")
-    question: str
-    answer: str = Field(description="The answer in plain English.")
-    present: bool | None = Field(description="Whether the answer says the evidence is there.")
-
-
-class StepSnapshot(BaseModel):
-    """The differential after ``questions`` answers (0 = right after intake): top 10 only."""
-
-    questions: int
-    top: list[tuple[str, float]]
 
 
 def transcript_of(report: FinalReport) -> list[TranscriptTurn]:
@@ -43,9 +25,9 @@ def transcript_of(report: FinalReport) -> list[TranscriptTurn]:
     ]
 
 
-def steps_of(report: FinalReport) -> list[StepSnapshot]:
+def steps_of(report: FinalReport) -> list[DifferentialSnapshot]:
     """The differential after each answer, as a case result records it."""
-    return [StepSnapshot(questions=s.questions, top=s.top) for s in report.history]
+    return list(report.history)
 
 
 class CaseResult(BaseModel):
@@ -68,7 +50,7 @@ class CaseResult(BaseModel):
     truth_rank: int = Field(
         ge=1, description="1-based rank of the truth in the full final ranking."
     )
-    steps: list[StepSnapshot]
+    steps: list[DifferentialSnapshot]
     reference_differential: list[tuple[str, float]] = Field(
         default_factory=list, description="The dataset's DIFFERENTIAL_DIAGNOSIS."
     )

@@ -93,10 +93,9 @@ def test_a_cough_and_a_fever_raise_no_urgent_banner(real_kb: KnowledgeBase):
     assert turn.question is not None
     leading = [name for name, _ in turn.question.leading]
     assert "Ebola" not in leading
-    state = session.graph.get_state({"configurable": {"thread_id": "t"}}).values
     severe = [
         n
-        for n, p in state["differential"]
+        for n, p in turn.differential
         if p >= context.urgent_threshold and real_kb.conditions[n].severity <= 2
     ]
     assert severe == []

@@ -235,6 +235,7 @@ def test_a_free_text_case_is_the_graphs_consultation_as_a_person_would_hold_it()
     from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
     from agent.session import Answer, ConsultationSession
     from agent.state import CaseIntake
+    from agent.trace import RefinementRound
     from retrieval.free_text_findings import OPENING
     from simulator.facts_patient import FactsPatient
 
@@ -260,7 +261,7 @@ def test_a_free_text_case_is_the_graphs_consultation_as_a_person_would_hold_it()
     ]
     assert [r.name for r in report.differential] == result.differential == ["Psoriasis"]
     assert report.stop_reason == result.stop_reason == "question budget reached"
-    assert [e["round"] for e in turn.trace if e["kind"] == "round"] == [1, 2]
+    assert [e.round for e in turn.trace if isinstance(e, RefinementRound)] == [1, 2]
 
 
 def test_a_doctor_whose_answers_never_fit_ends_the_questioning_and_is_reported() -> None:

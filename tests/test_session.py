@@ -13,6 +13,7 @@ from agent.context import ConsultContext
 from agent.graph import builder
 from agent.session import Answer, ConsultationSession, Turn
 from agent.state import CaseIntake
+from agent.trace import Finished
 from retrieval.ddxplus_kb import KnowledgeBase
 
 
@@ -60,7 +61,7 @@ def test_start_answer_and_finish(mini_context: ConsultContext) -> None:
     assert turn.report.stop_reason == "confident"
     assert turn.report.differential[0].name == "Pneumonia"
     assert [(t.code, t.value) for t in turn.report.transcript] == [("E_6", True)]
-    assert turn.trace is not None and turn.trace[-1] == {"kind": "finish", "reason": "confident"}
+    assert turn.trace[-1] == Finished(reason="confident")
 
 
 def test_an_unusable_answer_comes_back_with_an_error(mini_context: ConsultContext) -> None:

@@ -45,7 +45,16 @@ def page(question: object) -> None:
 
 
 def question_of(choices: list[tuple[str, str]], code: str = "Q", text: str = "") -> PendingQuestion:
-    return PendingQuestion(code, text, "M", list(choices), "reason", 3, 10, [])
+    return PendingQuestion(
+        code=code,
+        text=text,
+        kind="M",
+        choices=list(choices),
+        reason="reason",
+        expected_gain=0.0,
+        number=3,
+        budget=10,
+    )
 
 
 def open_page(question: PendingQuestion) -> AppTest:

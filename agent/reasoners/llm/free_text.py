@@ -26,17 +26,13 @@ from agent.llm.client import LLMClient
 from agent.llm.schemas import Summary
 from agent.llm.structured import ask_or_none
 from agent.reasoners.llm import prompts
-from agent.reasoners.llm.diagnosis import (
-    FEWSHOT_K,
-    RankingWithRationale,
-    llm_differential,
-    rank_probabilities,
-)
+from agent.reasoners.llm.diagnosis import FEWSHOT_K, llm_differential, rank_probabilities
 from agent.reasoners.llm.history import next_step
 from agent.reasoners.llm.knn import SolvedCasePool, examples_text
 from agent.roles import (
     ConditionExplanation,
     ConsultationView,
+    Diagnosis,
     Question,
     RankedCondition,
     StopAsking,
@@ -163,6 +159,9 @@ class FreeTextDiagnoser:
     _rationale: str = field(default="", repr=False)
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
+        return self.diagnosis(view).ranked
+
+    def diagnosis(self, view: ConsultationView) -> Diagnosis:
         known = known_text(view)
         examples = ""
         if self.strategy == "fewshot-knn" and self.examples is not None:
@@ -185,11 +184,10 @@ class FreeTextDiagnoser:
             self.client.count_fallback()
             self.failure = f"diagnosis round {view.round}: {exc}"
             kept = [RankedCondition(name=n, probability=p) for n, p in view.differential]
-            return RankingWithRationale(kept, self._rationale)
+            return Diagnosis(ranked=kept, rationale=self._rationale)
         self.failure, self._rationale = None, answer.rationale
-        return RankingWithRationale(
-            rank_probabilities(answer.names, answer.names), answer.rationale
-        )
+        ranked = rank_probabilities(answer.names, answer.names)
+        return Diagnosis(ranked=ranked, rationale=answer.rationale)
 
     def explain(
         self, view: ConsultationView, differential: Any, top_k: int
