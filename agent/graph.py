@@ -134,13 +134,13 @@ def _decide(state: ConsultState, ctx: ConsultContext) -> Command[Step]:
     """
     if state["needs_diagnosis"] and ctx.diagnosis_at == "each answer":
         return Command(goto="diagnose")
-    asked = len(state["asked"])
-    stop = policy.budget_stop(asked, state["max_questions"], bool(state.get("stop_requested")))
+    asked, requested = len(state["asked"]), bool(state.get("stop_requested"))
+    rounds, number = state.get("rounds", 1), state.get("round", 1)
+    if not requested and policy.round_over(asked, state["max_questions"], rounds, number):
+        return Command(goto="refine")  # every round is refined, even one left no question
+    stop = policy.budget_stop(asked, state["max_questions"], requested)
     if stop is not None:
         return _close(state, ctx, stop)
-    rounds, number = state.get("rounds", 1), state.get("round", 1)
-    if policy.round_over(asked, state["max_questions"], rounds, number):
-        return Command(goto="refine")
     if ctx.retriever is not None:
         leaders = sorted(n for n, _ in state["differential"].top(ctx.leaders_for_retrieval))
         if leaders != state["retrieved_for"]:

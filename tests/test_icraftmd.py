@@ -275,3 +275,19 @@ def test_a_doctor_whose_answers_never_fit_ends_the_questioning_and_is_reported()
     assert result.stop_reason == "doctor gave no valid question" and result.questions_asked == 0
     assert result.fallbacks == 1 and result.invalid_outputs == 3
     assert result.differential == ["Psoriasis"]  # the diagnosis is still made, from the opening
+
+
+def test_every_round_is_refined_even_one_the_budget_left_without_questions() -> None:
+    # 2 questions over 3 rounds: 1, 1 and 0 questions; each round ends with a diagnosis that
+    # is fed the previous one (MEDDxAgent's fixed number of iterations).
+    case = load_cases(CASES).cases[0]
+    chat = FakeChat(Scripted(questions=5))
+    client = LLMClient(chat)
+    setup = IcraftSetup(doctor=client, diagnoser=client, patient=client, questions=2, rounds=3)
+    result = run_case(setup, case)
+    diagnoses = [r for r in chat.requests if r.schema_name == "Differential"]
+    assert result.questions_asked == 2 and len(diagnoses) == 3
+    assert "previous differential" not in diagnoses[0].messages[-1].content
+    assert all(
+        "Your previous differential: Psoriasis" in d.messages[-1].content for d in diagnoses[1:]
+    )
