@@ -31,17 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agent.consult.graph import ConsultGraph
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.consult.session import ConsultationSession, batch_graph
 from agent.errors import DataFormatError
-from agent.graph import ConsultGraph
 from agent.llm.client import LLMClient, case_meter
 from agent.llm.schemas import Verdict
 from agent.llm.structured import ask_or_none
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
-from agent.session import ConsultationSession, batch_graph
 from agent.settings import Strategy
 from agent.state import CaseIntake
 from eval.results_file import validation_message

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from agent.consult.graph import builder
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.context import ConsultContext
-from agent.graph import builder
 from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list
 from agent.reasoners.ddxplus.fit_list import fit_list_model

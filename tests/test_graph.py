@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from agent.consult.graph import builder
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
@@ -18,7 +19,6 @@ from langgraph.types import Command
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.graph import builder
 from agent.report import FinalReport
 from agent.roles import ConsultationView, HistoryTaker, Passage, Question, Retriever
 from agent.state import PendingQuestion

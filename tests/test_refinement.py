@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from agent.consult import policy
+from agent.consult.session import batch_session
 from agent.context import ConsultContext
 from agent.reasoners.hpo.context import hpo_context
 from agent.roles import ConditionExplanation, ConsultationView, Diagnoser, RankedCondition
-from agent.session import batch_session
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.hpo_kb import HpoKnowledgeBase

@@ -17,8 +17,8 @@ from data.locations import ensure_folder
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from agent.consult.session import ConsultationSession, Turn
     from agent.report import FinalReport
-    from agent.session import ConsultationSession, Turn
     from retrieval.ddxplus_kb import KnowledgeBase
     from simulator.ddxplus_patient import SimulatedPatient
 
@@ -87,8 +87,8 @@ def chat(
     from rich.console import Console
 
     from agent.assembly import ddxplus_context
-    from agent.graph import compile_graph
-    from agent.session import ConsultationSession
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
 
     settings = settings_from(
         ctx,
@@ -224,7 +224,7 @@ def _converse(
     why: bool,
 ) -> Any:
     from agent.cli.render import render_leading, render_question
-    from agent.session import Answer
+    from agent.consult.session import Answer
 
     while turn.question is not None:
         question = turn.question

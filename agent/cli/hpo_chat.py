@@ -34,9 +34,9 @@ def hpo_chat(
     from agent.cli.chat_cmd import _checkpointer, _converse, resumed_turn, save_markdown
     from agent.cli.rarebench_cmd import load_hpo
     from agent.cli.render import render_report
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.reasoners.hpo.context import hpo_context
-    from agent.session import ConsultationSession
     from agent.state import CaseIntake
 
     console = Console()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.consult.policy import teacher_stop_text
+from agent.consult.session import ConsultationSession, batch_session
 from agent.finetune.chat_data import Dialogue
 from agent.llm.base import Message
 from agent.llm.schemas import Differential, NextStep, RankedDiagnosis
@@ -32,7 +33,6 @@ from agent.reasoners.llm import prompts
 from agent.reasoners.llm.render import known_lines, patient_line
 from agent.report import FinalReport
 from agent.roles import ConsultationView, RankedCondition
-from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient

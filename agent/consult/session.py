@@ -18,9 +18,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Durability
 
+from agent.consult.graph import ConsultGraph, compile_graph
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.graph import ConsultGraph, compile_graph
 from agent.report import FinalReport, urgent_conditions
 from agent.roles import RankedCondition
 from agent.state import CaseIntake, InputState, PendingQuestion
