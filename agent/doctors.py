@@ -39,4 +39,3 @@ def open_doctor_finder(
         progress=progress,
         on_progress=on_progress,
     )
-

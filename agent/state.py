@@ -45,6 +45,13 @@ class CaseIntake(BaseModel):
     )
     max_questions: int = Field(default=10, ge=0, le=500)
     confidence_threshold: float = Field(default=0.99, gt=0.0, le=1.0)
+    refinement_rounds: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="MEDDxAgent's refinement rounds: the question budget is split over them and "
+        "the differential refined at the end of each, the previous round's fed back.",
+    )
 
 
 class PendingQuestion(Question):
@@ -98,6 +105,16 @@ class ConsultState(TypedDict, total=False):
     differential: Ranking
     passages: list[Passage]
     retrieved_for: list[str]
+    rounds: int
+    """Refinement rounds of the consultation (CaseIntake.refinement_rounds)."""
+    round: int
+    """The round under way, from 1."""
+    previous: Pairs
+    """The differential at the end of the previous round, fed back to the diagnoser."""
+    summary: str
+    """The working profile rewritten at a round's end (free text); "" until then."""
+    summary_covers: int
+    """How many of the asked questions the summary covers (later answers follow it)."""
     stop_reason: str
     stop_requested: bool
     """The person chose to finish now (resume value ``{"stop": True}``)."""

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from agent.assembly import ConsultOptions, assemble, engine_settings
 from agent.cli import app
+from agent.consult.session import batch_session
 from agent.errors import DdxError
 from agent.retriever import ViewRetriever
-from agent.session import batch_session
 from agent.settings import DdxSettings
 from agent.state import CaseIntake
 from retrieval.builtin_index import DDXPLUS, HPO, ddxplus_documents, hpo_documents

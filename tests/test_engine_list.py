@@ -14,8 +14,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
-from agent.graph import builder
 from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list
 from agent.reasoners.ddxplus.fit_list import fit_list_model

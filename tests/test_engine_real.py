@@ -10,11 +10,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import compile_graph
+from agent.consult.session import ConsultationSession
 from agent.context import embedded_context
-from agent.graph import compile_graph
 from agent.reasoners.ddxplus.model_file import EngineModel
 from agent.reasoners.ddxplus.shipped import load_engine_model, shipped_model_path
-from agent.session import ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient

@@ -16,9 +16,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.graph import builder
 from agent.report import FinalReport
 from agent.roles import ConsultationView, HistoryTaker, Passage, Question, Retriever
 from agent.state import PendingQuestion

@@ -224,3 +224,71 @@ def test_open_mode_asks_the_judge_when_names_do_not_match() -> None:
     setup = dataclasses.replace(setup, judge=LLMClient(FakeChat(judge)))
     result = run_case(setup, case)
     assert result.truth_rank == 2 and judged == ["Eczema", "Ringworm"]
+
+
+def test_a_free_text_case_is_the_graphs_consultation_as_a_person_would_hold_it() -> None:
+    # run_case drives the consultation graph with the facts patient inside it; the same case
+    # held turn by turn through the graph's interrupts, the replies typed in, is the same
+    # consultation: same questions, answers, rounds and differential.
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import Answer, ConsultationSession
+    from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
+    from agent.state import CaseIntake
+    from agent.trace import RefinementRound
+    from retrieval.free_text_findings import OPENING
+    from simulator.facts_patient import FactsPatient
+
+    case = load_cases(CASES).cases[0]
+    setup = _setup(Scripted(questions=3), questions=4, rounds=2)
+    result = run_case(setup, case)
+    assert result.questions_asked == 4 and result.transcript[0].answer == "It began a year ago."
+    client = setup.doctor
+    options = list(case.options.values())
+    diagnoser = FreeTextDiagnoser(client, candidates=options, case_id=case.case_id)
+    context = free_text_context(doctor=client, diagnoser=diagnoser)
+    session = ConsultationSession(compile_graph(InMemorySaver()), context)
+    patient = FactsPatient(client, case.facts, hidden=options)
+    intake = CaseIntake(findings={OPENING: case.opening}, max_questions=4, refinement_rounds=2)
+    turn = session.start("held", intake)
+    while turn.question is not None:
+        assert turn.question.kind == "T"
+        turn = session.answer("held", Answer.of_text(patient.answer(turn.question.code)))
+    report = turn.report
+    assert report is not None and turn.trace is not None
+    assert [(t.question, t.answer) for t in report.transcript] == [
+        (e.question, e.answer) for e in result.transcript
+    ]
+    assert [r.name for r in report.differential] == result.differential == ["Psoriasis"]
+    assert report.stop_reason == result.stop_reason == "question budget reached"
+    assert [e.round for e in turn.trace if isinstance(e, RefinementRound)] == [1, 2]
+
+
+def test_a_doctor_whose_answers_never_fit_ends_the_questioning_and_is_reported() -> None:
+    case = load_cases(CASES).cases[0]
+    scripted = Scripted()
+
+    def broken_doctor(request: ChatRequest) -> str:
+        return "not JSON" if request.schema_name == "NextStep" else scripted(request)
+
+    result = run_case(_setup(broken_doctor, questions=3), case)
+    assert result.stop_reason == "doctor gave no valid question" and result.questions_asked == 0
+    assert result.fallbacks == 1 and result.invalid_outputs == 3
+    assert result.differential == ["Psoriasis"]  # the diagnosis is still made, from the opening
+
+
+def test_every_round_is_refined_even_one_the_budget_left_without_questions() -> None:
+    # 2 questions over 3 rounds: 1, 1 and 0 questions; each round ends with a diagnosis that
+    # is fed the previous one (MEDDxAgent's fixed number of iterations).
+    case = load_cases(CASES).cases[0]
+    chat = FakeChat(Scripted(questions=5))
+    client = LLMClient(chat)
+    setup = IcraftSetup(doctor=client, diagnoser=client, patient=client, questions=2, rounds=3)
+    result = run_case(setup, case)
+    diagnoses = [r for r in chat.requests if r.schema_name == "Differential"]
+    assert result.questions_asked == 2 and len(diagnoses) == 3
+    assert "previous differential" not in diagnoses[0].messages[-1].content
+    assert all(
+        "Your previous differential: Psoriasis" in d.messages[-1].content for d in diagnoses[1:]
+    )

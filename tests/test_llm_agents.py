@@ -353,9 +353,9 @@ def test_a_repeated_question_gives_way_to_the_engines(
 def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: KnowledgeBase) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.report import to_markdown
-    from agent.session import ConsultationSession
     from agent.state import CaseIntake
     from agent.trace import DifferentialMoved
 

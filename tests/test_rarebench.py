@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.session import Answer, ConsultationSession
 from agent.errors import DataFormatError, DdxError, MissingDataError
 from agent.reasoners.hpo.context import hpo_context
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from eval.metrics import summarize
 from eval.rarebench import RareBenchRequest, run_rarebench
@@ -190,7 +190,7 @@ def test_summary_has_the_benchmark_keys() -> None:
 def test_consultation_over_the_hpo_knowledge_base(mini_hpo_kb: HpoKnowledgeBase) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
 
     session = ConsultationSession(compile_graph(InMemorySaver()), hpo_context(mini_hpo_kb))
     with pytest.raises(DdxError, match="Unknown"):

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.consult.graph import compile_graph
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import ConsultContext, embedded_context
-from agent.graph import compile_graph
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.llm.fake import FakeChat
 from agent.reasoners.llm.context import llm_context
 from agent.report import FinalReport, PatientSummary, to_markdown
 from agent.roles import ConsultationView, Passage
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.findings import FindingValue

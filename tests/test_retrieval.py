@@ -13,12 +13,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import embedded_context
-from agent.graph import builder
 from agent.report import to_markdown
 from agent.retriever import ViewRetriever, query_of
 from agent.roles import ConsultationView, Retriever
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from agent.trace import KnowledgeRetrieved
 from eval.ir_metrics import evaluate_run, measure_for

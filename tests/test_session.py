@@ -9,9 +9,9 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession, Turn
 from agent.context import ConsultContext
-from agent.graph import builder
-from agent.session import Answer, ConsultationSession, Turn
 from agent.state import CaseIntake
 from agent.trace import Finished
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -185,7 +185,7 @@ def test_a_batch_session_consults_exactly_like_a_front_end_session(
     # The batch session runs LangGraph's background saves inline, saves only at exit and lets
     # the simulated patient answer inside the graph; the consultation itself must not change
     # from one held turn by turn through interrupts, as a person holds it.
-    from agent.session import Answer, batch_session
+    from agent.consult.session import Answer, batch_session
     from simulator.ddxplus_patient import SimulatedPatient
     from simulator.records import load_patients
 

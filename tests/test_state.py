@@ -12,11 +12,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.consult.graph import compile_graph
+from agent.consult.session import Answer, ConsultationSession, Turn
 from agent.context import ConsultContext
-from agent.graph import compile_graph
 from agent.report import FinalReport
 from agent.roles import ConsultationView, Passage
-from agent.session import Answer, ConsultationSession, Turn
 from agent.state import CaseIntake, PendingQuestion, Ranking
 from agent.trace import (
     AnswerGiven,

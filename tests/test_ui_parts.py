@@ -16,9 +16,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app, main, ui_cmd
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import ConsultContext
-from agent.graph import builder
-from agent.session import Answer, ConsultationSession
 from agent.settings import load_settings
 from agent.state import CaseIntake
 from agent.trace import StopRequested

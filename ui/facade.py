@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from agent.consult.session import Answer, PendingQuestion, Turn
 from agent.errors import DdxError
 from agent.report import FinalReport, PatientSummary, to_markdown
 from agent.report_html import markdown_to_html
-from agent.session import Answer, PendingQuestion, Turn
 from agent.state import CaseIntake
 from retrieval.findings import FindingValue, absent_value
 from ui.complaint import ComplaintOption, complaint_options

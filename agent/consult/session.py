@@ -16,20 +16,18 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability
 
+from agent.consult.graph import ConsultGraph, compile_graph
 from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.report import FinalReport, urgent_conditions
 from agent.roles import RankedCondition
-from agent.state import CaseIntake, ConsultState, InputState, OutputState, PendingQuestion
+from agent.state import CaseIntake, InputState, PendingQuestion
 from agent.trace import Pairs, TraceEntry
 from retrieval.findings import FindingValue
 
 __all__ = ["Answer", "ConsultationSession", "PendingQuestion", "Turn", "batch_session"]
-
-ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,9 @@ class ConsultationSession:
         context = replace(self.context, patient=answer)
         config: RunnableConfig = {
             **self._config(thread_id),
-            "recursion_limit": _STEPS_BEFORE_QUESTIONS + _STEPS_PER_QUESTION * intake.max_questions,
+            "recursion_limit": _STEPS_BEFORE_QUESTIONS
+            + _STEPS_PER_QUESTION * intake.max_questions
+            + _STEPS_PER_ROUND * intake.refinement_rounds,
         }
         result: dict[str, Any] = self.graph.invoke(
             {"intake": intake},
@@ -158,6 +158,8 @@ _STEPS_BEFORE_QUESTIONS = 25
 refinement, finish): LangGraph's recursion limit, a guard against a routing loop."""
 _STEPS_PER_QUESTION = 5
 """At most driver, ask, diagnose and retrieve per question (two with the embedded engine)."""
+_STEPS_PER_ROUND = 4
+"""A refinement round's end: driver, refine, diagnose, retrieve."""
 
 
 def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
@@ -166,10 +168,14 @@ def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
     pauses and nobody ever resumes from a checkpoint; saving the typed state at the end of every
     case would cost ~10 % of a case's time for nothing — and LangGraph's background work run
     inline."""
-    from agent.graph import compile_graph
+    return ConsultationSession(batch_graph(), context, durability="exit")
 
+
+def batch_graph() -> ConsultGraph:
+    """The graph of :func:`batch_session`, for runners that give each case its own context
+    (``ConsultationSession(graph, context, durability="exit")`` per case, one graph)."""
     run_graph_tasks_inline()
-    return ConsultationSession(compile_graph(None), context, durability="exit")
+    return compile_graph(None)
 
 
 class _InlineExecutor(Executor):
