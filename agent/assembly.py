@@ -121,7 +121,7 @@ def _ddxplus_context(
     clients: RoleClients,
     warn: Callable[[str], None],
 ) -> ConsultContext[Any]:
-    from agent.context import embedded_context
+    from agent.reasoners.ddxplus.context import embedded_context
     from agent.reasoners.llm.context import llm_context
     from agent.reasoners.llm.ddxplus_roles import solved_ddxplus_cases
     from retrieval.builtin_index import ddxplus_retriever_if_built, load_ddxplus_retriever

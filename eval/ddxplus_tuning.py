@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent.context import embedded_context
 from agent.executor import CaseFailure, run_cases
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.reasoners.ddxplus.recipe import FitInputs, ListSettings, RecipeSettings, fit_engine_model
 from agent.reasoners.ddxplus.roles import QuestionPolicy
 from agent.settings import load_settings

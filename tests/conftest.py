@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from agent.context import ConsultContext, embedded_context
+from agent.context import ConsultContext
+from agent.reasoners.ddxplus.context import embedded_context
 from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
 from retrieval.embeddings import Encoder
 from retrieval.hpo_kb import HpoKnowledgeBase

@@ -37,6 +37,7 @@ BUILDERS = {
 ALLOWED = {
     "agent/assembly.py",
     "agent/context.py",
+    "agent/reasoners/ddxplus/context.py",
     "agent/reasoners/hpo/context.py",
     "agent/reasoners/llm/context.py",
     # parameter sweeps over the engine's internals (question policy, list gain) for choosing

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.consult.graph import compile_graph
 from agent.consult.session import ConsultationSession
-from agent.context import embedded_context
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.reasoners.ddxplus.model_file import EngineModel
 from agent.reasoners.ddxplus.shipped import load_engine_model, shipped_model_path
 from agent.state import CaseIntake

@@ -12,13 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.context import ConsultContext, embedded_context
+from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.free_text import TextEncoder, default_encoder
 from agent.llm.base import ChatRequest, LLMUnavailableError
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.llm.fake import FakeChat
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.reasoners.llm.context import llm_context
 from agent.reasoners.llm.diagnosis import LLMDiagnoser, rank_probabilities

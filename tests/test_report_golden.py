@@ -19,10 +19,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.consult.graph import compile_graph
 from agent.consult.session import Answer, ConsultationSession
-from agent.context import ConsultContext, embedded_context
+from agent.context import ConsultContext
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.llm.fake import FakeChat
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.reasoners.llm.context import llm_context
 from agent.report import FinalReport, PatientSummary, to_markdown
 from agent.roles import ConsultationView, Passage

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.consult.graph import builder
 from agent.consult.session import Answer, ConsultationSession
-from agent.context import embedded_context
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.report import to_markdown
 from agent.retriever import ViewRetriever, query_of
 from agent.roles import ConsultationView, Retriever

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.consult.graph import builder
 from agent.consult.session import Answer, ConsultationSession
-from agent.context import embedded_context
 from agent.llm.base import ChatRequest
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.llm.fake import FakeChat
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.reasoners.llm.context import llm_context
 from agent.retriever import ViewRetriever
 from agent.state import CaseIntake

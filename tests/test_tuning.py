@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent.context import embedded_context
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.reasoners.ddxplus.fit import FitSettings
 from agent.reasoners.ddxplus.recipe import ListSettings, RecipeSettings
 from agent.trace import DifferentialSnapshot

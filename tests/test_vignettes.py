@@ -24,9 +24,9 @@ import pytest
 
 from agent.catalogue import DdxPlusCatalogue
 from agent.consult.session import batch_session
-from agent.context import embedded_context
 from agent.intake.options import IntakeOption, intake_options
 from agent.intake.shared import intake_reader
+from agent.reasoners.ddxplus.context import embedded_context
 from agent.report import FinalReport
 from agent.settings import DdxSettings
 from agent.state import CaseIntake
