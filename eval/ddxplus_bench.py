@@ -19,7 +19,7 @@ from agent.llm.base import LLMUnavailableError
 from agent.reasoners.ddxplus.shipped import describe_model
 from data.locations import require_existing
 from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
-from eval.metrics import summarize
+from eval.ddxplus_summary import summarize
 from eval.run_folder import (
     BenchOutcome,
     Execution,

@@ -14,7 +14,7 @@ from agent.errors import DataFormatError, DdxError, MissingDataError
 from agent.reasoners.hpo.context import hpo_context
 from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
-from eval.metrics import summarize
+from eval.ddxplus_summary import summarize
 from eval.rarebench import RareBenchRequest, run_rarebench
 from eval.rarebench_matching import DiseaseMatcher, name_keys
 from eval.rarebench_schema import PhenotypeCaseResult, summarize_rarebench
