@@ -27,7 +27,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -167,7 +167,8 @@ def run_cases(
     limit = max(1, max_consecutive_failures)
     with tqdm(total=total, initial=already_done, desc=description, unit="case") as bar:
         tally = _Tally(on_result, on_failure, bar, limit)
-        if workers <= 1 or (mode == "processes" and not _can_fork()):
+        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        if workers <= 1 or (mode == "processes" and not can_fork):
             for index in indices:
                 tally.deliver(_run_one(runner, index, fatal))
                 if tally.stopped:
@@ -177,10 +178,6 @@ def run_cases(
         else:
             _run_processes(runner, indices, workers, tally, fatal, chunk_size)
         return tally.stopped
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _run_threads(
@@ -227,6 +224,18 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _warm_up(runner: WarmsUp, tally: _Tally, fatal: tuple[type[BaseException], ...]) -> bool:
+    """Warm the runner up in the parent; False when that already hit a fatal error (the
+    backend is down: no worker need start). Other errors are left for the cases to report."""
+    try:
+        runner.warm_up()
+    except Exception as exc:
+        if isinstance(exc, fatal) or isinstance(root_cause(exc), fatal):
+            tally.stopped = describe_error(exc)
+            return False
+    return True
+
+
 def _start_worker(parent: int) -> None:
     """Ctrl-C is the parent's to handle: it stops handing out work and keeps what finished."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -247,11 +256,6 @@ def _run_chunk(indices: Sequence[int]) -> list[object]:
     return items
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _run_processes(
     runner: CaseRunner[object],
     indices: Sequence[int],
@@ -260,8 +264,8 @@ def _run_processes(
     fatal: tuple[type[BaseException], ...],
     chunk_size: int,
 ) -> None:
-    if isinstance(runner, WarmsUp) and indices:
-        runner.warm_up()
+    if isinstance(runner, WarmsUp) and indices and not _warm_up(runner, tally, fatal):
+        return
     global _inherited
     _inherited = (runner, fatal, tally.limit)
     context = multiprocessing.get_context("fork")
@@ -271,7 +275,8 @@ def _run_processes(
         initializer=_start_worker,
         initargs=(os.getpid(),),
     ) as pool:
-        futures = [pool.submit(_run_chunk, chunk) for chunk in _chunks(indices, chunk_size)]
+        chunks = [indices[i : i + chunk_size] for i in range(0, len(indices), chunk_size)]
+        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
         try:
             for future in as_completed(futures):
                 for item in future.result():

@@ -21,7 +21,7 @@ from agent.reasoners.ddxplus.shipped import describe_model
 from agent.reasoners.llm.ddxplus_roles import PatientFactory
 from data.locations import require_existing
 from eval.ddxplus_cases import DdxPlusCaseRunner
-from eval.metrics import summarize
+from eval.ddxplus_summary import summarize
 from eval.run_folder import (
     BenchOutcome,
     Execution,

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.metrics import URGENT_SEVERITY, differential_scores
+from eval.ddxplus_summary import URGENT_SEVERITY
+from eval.metrics import differential_scores
 from eval.schema import CaseResult
 
 LIST_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))

@@ -40,8 +40,8 @@ from agent.reasoners.ddxplus.recipe import FitInputs, ListSettings, RecipeSettin
 from agent.reasoners.ddxplus.roles import QuestionPolicy
 from agent.settings import load_settings
 from eval.ddxplus_cases import DdxPlusCaseRunner
+from eval.ddxplus_summary import summarize
 from eval.ddxplus_tradeoffs import list_frontier, urgent_tradeoff
-from eval.metrics import summarize
 from eval.schema import CaseResult
 from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
 from simulator.records import PatientRecord, load_patients

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from agent.errors import DataFormatError, MissingDataError
 from agent.files import atomic_write, write_output_file
-from eval.metrics import accuracy_curve, summarize
+from eval.ddxplus_summary import accuracy_curve, summarize
 from eval.rarebench_schema import RareBenchSummary
 from eval.results_file import read_cases, validation_message
 from eval.run_claim import COMMANDS, folder_benchmark

@@ -215,9 +215,10 @@ def finish_run(out: Path, summary: SummaryT, run: FolderRun[ResultT]) -> BenchOu
     )
     if not run.cases and (failed or run.stopped):
         cause = run.stopped or next(iter(run.failed.values()))
+        listed = f" The failed cases are listed in {out / FAILED_FILE}." if failed else ""
         raise DdxError(
-            f"No case finished ({cause}); no summary was written. The failed cases are "
-            f"listed in {out / FAILED_FILE}: fix the cause and run the same command again."
+            f"No case finished ({cause}); no summary was written.{listed} Fix the cause and "
+            "run the same command again."
         )
     write_summary(out, summary)
     if run.stopped:

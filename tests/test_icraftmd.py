@@ -293,3 +293,19 @@ def test_every_round_is_refined_even_one_the_budget_left_without_questions() -> 
     assert all(
         "Your previous differential: Psoriasis" in d.messages[-1].content for d in diagnoses[1:]
     )
+
+
+def test_eval_report_reads_icraftmd_runs_old_and_new(tmp_path: Path) -> None:
+    from eval.report import load_run, summary_rows
+
+    cases = load_cases(CASES).cases
+    setup = _setup(Scripted(), questions=2)
+    written = run_icraftmd(setup, cases, _config(setup), tmp_path / "run").summary
+    run = load_run(tmp_path / "run")
+    assert run.summary == written
+    rows = dict(summary_rows([run]))
+    assert rows["gtpa@1"] == [f"{written.gtpa_1:.3f}"] and rows["incomplete"] == ["no"]
+    # a summary written before issue 13 (an untyped dict, "accuracy"): recomputed from its cases
+    old = {"n": 3, "mode": "mc", "accuracy": written.gtpa_1, "seconds": 1.0}
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(old))
+    assert load_run(tmp_path / "run").summary.gtpa_1 == written.gtpa_1

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agent.backend_spec import parse_backend
-from agent.errors import SettingsError
+from agent.errors import DdxError, SettingsError
 from agent.llm.base import ChatRequest, LLMUnavailableError, Message, StructuredOutputError
 from agent.llm.cache import LLMCache
 from agent.llm.client import LLMClient, case_meter
@@ -335,3 +335,35 @@ def test_batch_runs_check_the_server_first(quiet_env: Path) -> None:
     assert isinstance(outcome.exception, LLMUnavailableError)
     assert "Cannot reach the LLM server" in str(outcome.exception)
     assert not (quiet_env / "run").exists()
+
+
+def test_a_hung_server_is_given_up_within_twice_the_timeout_not_attempts_times(
+    stub: Any,
+) -> None:
+    stub.set(lambda payload: completion(ASK), delay=1.5)
+    client = _openai(stub.url, timeout=0.2, attempts=4)
+    with pytest.raises(LLMUnavailableError, match="timed out"):
+        client.complete(ChatRequest(messages=tuple(USER)))
+    assert len(stub.requests) == 2  # not 4: the call's deadline is 2 x timeout
+
+
+def test_a_failing_doctor_stops_a_ddxplus_run_with_the_real_cause(
+    quiet_env: Path, mini_data_dir: Path, mini_patients_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    monkeypatch.setenv("DDX_LLM_ATTEMPTS", "2")
+    out = quiet_env / "run"
+    with stub_server(lambda payload: (500, "model crashed")) as server:
+        args = ["--data-dir", str(mini_data_dir), "eval", "ddxplus", "--patients"]
+        args += [str(mini_patients_csv), "--out", str(out), "--questions", "2", "--workers", "2"]
+        result = CliRunner().invoke(app, [*args, "--doctor", f"openai:stub@{server.url}"])
+        calls = len(server.requests)
+    assert isinstance(result.exception, DdxError), result.output
+    message = str(result.exception)
+    assert "HTTP 500" in message and "During task" not in message and "\n" not in message
+    assert not (out / "summary.json").exists()  # no case finished: not a result
+    assert (out / "failed.json").is_file() and not (out / "cases.jsonl").read_text()
+    assert calls <= 2 * 2 * 2  # stopped at the first failure of each worker, not every case

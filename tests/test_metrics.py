@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from eval.ddxplus_summary import accuracy_curve, summarize, urgent_recall_at_k
 from eval.metrics import (
-    accuracy_curve,
     average_rank,
     differential_scores,
     exact,
     expected_calibration_error,
     gtpa_at_k,
     normalised_match,
-    summarize,
-    urgent_recall_at_k,
 )
 from eval.schema import RunSummary
 from tests.factories import make_case
@@ -248,7 +246,7 @@ def test_summarize_rejects_unknown_extras() -> None:
 
 
 def test_the_differential_list_is_scored_as_a_set_without_threshold() -> None:
-    from eval.metrics import summarize
+    from eval.ddxplus_summary import summarize
 
     reference = [("A", 0.6), ("B", 0.3), ("C", 0.1)]
     # A and B listed (weights are not probabilities: a low weight still counts), D wrong.
@@ -263,7 +261,7 @@ def test_the_differential_list_is_scored_as_a_set_without_threshold() -> None:
 
 
 def test_urgent_banner_rate_and_recall() -> None:
-    from eval.metrics import urgent_banner_rates
+    from eval.ddxplus_summary import urgent_banner_rates
 
     cases = [
         make_case("Flu", severity=4, urgent=["Pneumonia"]),  # a false alarm

@@ -14,7 +14,7 @@ from agent.consult.session import Answer, ConsultationSession
 from agent.errors import DataFormatError, DdxError, MissingDataError
 from agent.reasoners.hpo.context import hpo_context
 from agent.state import CaseIntake
-from eval.metrics import summarize
+from eval.ddxplus_summary import summarize
 from eval.rarebench import RareBenchRequest, run_rarebench
 from eval.rarebench_matching import DiseaseMatcher, name_keys
 from eval.rarebench_schema import PhenotypeCaseResult, summarize_rarebench
@@ -428,3 +428,19 @@ def test_kb_info_names_the_hpo_release(
     assert "release: HPO 20" in result.output and "phenotype terms" in result.output
     wrong = CliRunner().invoke(app, ["kb", "info", "--kb", "icd"])
     assert isinstance(wrong.exception, DdxError) and "--kb must be" in str(wrong.exception)
+
+
+def test_a_summary_written_before_issue_13_still_reads_as_gtpa(tmp_path: Path) -> None:
+    from eval.rarebench_schema import RareBenchSummary
+
+    old = {
+        "n": 2, "skipped": 0, "top1": 0.5, "top3": 1.0, "top10": 1.0, "median_rank": 1.5,
+        "unranked": 0, "avg_questions": 3.0, "matched_by": {"id": 2}, "seconds": 1.0,
+        "questions_budget": 10, "full_profile": False, "label": "old",
+        "after_questions": {"5": {"n": 2, "top1": 0.5, "top3": 1.0, "top10": 1.0}},
+    }  # fmt: skip
+    summary = RareBenchSummary.model_validate(old)
+    assert (summary.gtpa_1, summary.gtpa_3, summary.gtpa_10) == (0.5, 1.0, 1.0)
+    assert summary.after_questions[5].gtpa_1 == 0.5 and not summary.incomplete
+    dumped = summary.model_dump(by_alias=True)
+    assert "gtpa@1" in dumped and "top1" not in dumped

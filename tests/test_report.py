@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import DataFormatError, MissingDataError
-from eval.metrics import summarize
+from eval.ddxplus_summary import summarize
 from eval.report import LoadedRun, load_run, plot_accuracy_curves, summary_table, write_summary
 from eval.schema import CaseResult, RunConfig, RunSummary
 from tests.factories import make_case

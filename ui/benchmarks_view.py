@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from agent.errors import DdxError
-from eval.metrics import accuracy_curve
+from eval.ddxplus_summary import accuracy_curve
 from eval.report import LoadedRun, load_run, summary_rows
 from eval.schema import CASES_FILE, SUMMARY_FILE, CaseResult
 from ui.bench_view import render_bench_starter

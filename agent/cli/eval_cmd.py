@@ -207,6 +207,9 @@ def report(
 
     if not runs:
         raise DdxError("Name at least one run folder.")
+    for path, option in ((plot, "--plot"), (frontier, "--frontier")):
+        if path is not None and path.is_dir():
+            raise DdxError(f"{option} {path} is a folder; name a PNG file, e.g. {path}/plot.png.")
     loaded = [load_run(path) for path in runs]
     Console().print(summary_table(loaded))
     if plot is not None and any(run.cases for run in loaded):

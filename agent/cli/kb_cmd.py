@@ -115,6 +115,7 @@ def fit(
         out = out.with_name(out.name + ".npz")
     if out.exists() and not force:
         raise DdxError(f"{out} exists; use --force to overwrite it, or another --out.")
+    ensure_folder(out.parent, "output folder")  # before the fit: its result needs a home
     kb = load_kb(settings_from(ctx))
     inputs = FitInputs(
         stats=require_existing(stats, "the train split's statistics (JSON)") if stats else None,
@@ -128,7 +129,9 @@ def fit(
         typer.secho(message, fg=typer.colors.YELLOW, err=True)
 
     model = fit_engine_model(kb, inputs, warn=warn, note=typer.echo)
-    ensure_folder(out.parent, "output folder")
-    model.save(out)
+    try:
+        model.save(out)
+    except OSError as exc:
+        raise DdxError(f"Cannot write {out}: {exc.strerror or exc}.") from None
     records = model.likelihood.provenance.get("records", 0)
     typer.echo(f"wrote {out} ({model.likelihood.source}, {records} patient records)")

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.errors import DataFormatError
+from agent.errors import DataFormatError, DdxError
 from agent.finetune.chat_data import (
     Dialogue,
     require_dialogues,
@@ -134,7 +134,7 @@ def ddxplus_dialogues(
         results[item[0]] = item[1]
 
     started = time.perf_counter()
-    run_cases(
+    stopped = run_cases(
         _TeacherRunner(EngineTeacher.build(kb), records, settings),
         range(len(records)),
         workers,
@@ -146,6 +146,8 @@ def ddxplus_dialogues(
     seconds = time.perf_counter() - started
     for failure in failures:
         warn(f"patient {records[failure.index].case_id} failed: {failure.error}")
+    if stopped:
+        raise DdxError(f"The teacher's consultations stopped: {stopped}. Nothing was written.")
     dialogues = [results[i] for i in sorted(results)]
     train, held = split(dialogues, heldout_fraction)
     held_ids = {d.id for d in held}
