@@ -94,7 +94,7 @@ def _list_weights(
 
 
 class DdxPlusCaseRunner:
-    """Per-worker runner: one compiled graph with an in-memory checkpointer, the engine loaded
+    """Per-worker runner: one compiled graph (``batch_session``), the engine loaded
     once, cases run one after another (threads are forgotten when they finish)."""
 
     def __init__(

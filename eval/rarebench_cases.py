@@ -96,7 +96,7 @@ def ranks_after(
 
 
 class PhenotypeCaseRunner:
-    """Per-worker runner: one compiled graph with an in-memory checkpointer over the HPO
+    """Per-worker runner: one compiled graph (``batch_session``) over the HPO
     context, cases run one after another."""
 
     def __init__(

@@ -145,7 +145,7 @@ class ConsultationSession:
             {"intake": intake},
             config,
             context=context,
-            durability=self.durability,
+            durability=self.durability if self.graph.checkpointer else None,
         )
         self.forget(thread_id)
         assert not result.get("__interrupt__"), "a simulated patient answers every question"
@@ -163,19 +163,19 @@ _STEPS_PER_ROUND = 4
 
 
 def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
-    """A session for a benchmark worker: an in-memory checkpointer, written only when a
-    consultation pauses or ends ("exit") — the same graph, without a write per step that nobody
-    will ever resume from — and LangGraph's background work run inline."""
+    """A session for a benchmark worker: the same graph without a checkpointer — a simulated
+    patient answers inside the graph (:meth:`ConsultationSession.consult_to_end`), so nothing
+    pauses and nobody ever resumes from a checkpoint; saving the typed state at the end of every
+    case would cost ~10 % of a case's time for nothing — and LangGraph's background work run
+    inline."""
     return ConsultationSession(batch_graph(), context, durability="exit")
 
 
 def batch_graph() -> ConsultGraph:
     """The graph of :func:`batch_session`, for runners that give each case its own context
     (``ConsultationSession(graph, context, durability="exit")`` per case, one graph)."""
-    from langgraph.checkpoint.memory import InMemorySaver
-
     run_graph_tasks_inline()
-    return compile_graph(InMemorySaver())
+    return compile_graph(None)
 
 
 class _InlineExecutor(Executor):
