@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.consult.policy import StopReason
 from retrieval.findings import FindingValue
+
+StopReason = Literal[
+    "question budget reached",
+    "confident",
+    "no informative question left",
+    "finished on request",
+    "doctor stopped",
+    "doctor gave no valid question",
+]
+"""Why a consultation stopped asking (the report's ``stop_reason``); the rules that give them
+are ``agent.consult.policy``'s."""
 
 
 @dataclass(frozen=True)

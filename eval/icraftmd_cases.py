@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agent.consult.graph import ConsultGraph
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.consult.graph import ConsultGraph
 from agent.consult.session import ConsultationSession, batch_graph
 from agent.errors import DataFormatError
 from agent.llm.client import LLMClient, case_meter

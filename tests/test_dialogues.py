@@ -159,9 +159,9 @@ def test_the_teachers_dialogue_is_the_graphs_consultation(
     # The teacher runs the consultation graph: the questions, their reasons, the answers and
     # the stop of every dialogue are those of the same consultation held turn by turn through
     # the graph's interrupts, as a person would hold it.
-    from agent.consult.graph import compile_graph
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from agent.consult.graph import compile_graph
     from agent.consult.policy import teacher_stop_text
     from agent.consult.session import Answer, ConsultationSession
     from agent.state import CaseIntake

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from agent.consult.graph import builder
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
 from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list

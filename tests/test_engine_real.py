@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from agent.consult.graph import compile_graph
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import compile_graph
 from agent.consult.session import ConsultationSession
 from agent.context import embedded_context
 from agent.reasoners.ddxplus.model_file import EngineModel

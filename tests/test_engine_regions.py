@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from agent.consult.graph import builder
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.consult.graph import builder
 from agent.consult.session import Answer, ConsultationSession
 from agent.context import ConsultContext
 from agent.errors import DdxError

@@ -11,12 +11,12 @@ import dataclasses
 from typing import Any
 
 import pytest
-from agent.consult.graph import builder
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.report import FinalReport

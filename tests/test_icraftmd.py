@@ -229,9 +229,9 @@ def test_a_free_text_case_is_the_graphs_consultation_as_a_person_would_hold_it()
     # run_case drives the consultation graph with the facts patient inside it; the same case
     # held turn by turn through the graph's interrupts, the replies typed in, is the same
     # consultation: same questions, answers, rounds and differential.
-    from agent.consult.graph import compile_graph
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from agent.consult.graph import compile_graph
     from agent.consult.session import Answer, ConsultationSession
     from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
     from agent.state import CaseIntake

@@ -346,9 +346,9 @@ def test_a_repeated_question_gives_way_to_the_engines(
 
 
 def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: KnowledgeBase) -> None:
-    from agent.consult.graph import compile_graph
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from agent.consult.graph import compile_graph
     from agent.consult.session import ConsultationSession
     from agent.report import to_markdown
     from agent.state import CaseIntake

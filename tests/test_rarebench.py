@@ -188,8 +188,9 @@ def test_summary_has_the_benchmark_keys() -> None:
 
 
 def test_consultation_over_the_hpo_knowledge_base(mini_hpo_kb: HpoKnowledgeBase) -> None:
-    from agent.consult.graph import compile_graph
     from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.consult.graph import compile_graph
 
     session = ConsultationSession(compile_graph(InMemorySaver()), hpo_context(mini_hpo_kb))
     with pytest.raises(DdxError, match="Unknown"):

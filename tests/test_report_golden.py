@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent.consult.graph import compile_graph
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.consult.graph import compile_graph
 from agent.consult.session import Answer, ConsultationSession
 from agent.context import ConsultContext, embedded_context
 from agent.llm.client import LLMClient

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent.consult.graph import builder
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import builder
 from agent.consult.session import Answer, ConsultationSession
 from agent.context import embedded_context
 from agent.report import to_markdown

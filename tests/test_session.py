@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agent.consult.graph import builder
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.consult.graph import builder
 from agent.consult.session import Answer, ConsultationSession, Turn
 from agent.context import ConsultContext
 from agent.state import CaseIntake

@@ -8,11 +8,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from agent.consult.graph import compile_graph
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.consult.graph import compile_graph
 from agent.consult.session import Answer, ConsultationSession, Turn
 from agent.context import ConsultContext
 from agent.report import FinalReport

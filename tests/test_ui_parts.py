@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from agent.consult.graph import builder
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app, main, ui_cmd
+from agent.consult.graph import builder
 from agent.consult.session import Answer, ConsultationSession
 from agent.context import ConsultContext
 from agent.settings import load_settings

@@ -127,8 +127,9 @@ def _engine(
     history: HistoryStore,
     notes: list[str],
 ) -> Engine:
-    from agent.consult.graph import compile_graph
     from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from agent.consult.graph import compile_graph
 
     # One connection shared by every session's thread; SqliteSaver serialises access to it.
     # Write-ahead log without a disk flush per commit: an answer costs milliseconds, and a

@@ -14,9 +14,8 @@ from langgraph.types import Command
 
 from agent.consult import policy
 from agent.consult.diagnosis import SNAPSHOT_SIZE, diagnosis_update, view_of
-from agent.consult.policy import StopReason
 from agent.context import ConsultContext
-from agent.roles import StopAsking
+from agent.roles import StopAsking, StopReason
 from agent.state import ConsultState, PendingQuestion
 from agent.trace import QuestionAsked, RefinementRound
 

@@ -11,17 +11,9 @@ the fine-tuning teacher only words the reasons the graph gives (:data:`TEACHER_W
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
-StopReason = Literal[
-    "question budget reached",
-    "confident",
-    "no informative question left",
-    "finished on request",
-    "doctor stopped",
-    "doctor gave no valid question",
-]
-"""Why a consultation stopped asking (the report's ``stop_reason``)."""
+from agent.roles import StopReason
 
 STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
 
