@@ -291,3 +291,18 @@ def test_every_round_is_refined_even_one_the_budget_left_without_questions() -> 
     assert all(
         "Your previous differential: Psoriasis" in d.messages[-1].content for d in diagnoses[1:]
     )
+
+
+def test_a_doctor_who_stopped_is_not_asked_again_after_a_failed_diagnosis() -> None:
+    # The old loop went on to the next round when a round's diagnosis failed, asking the
+    # doctor again after it had stopped; the driver's rule is one: the doctor's stop ends the
+    # questioning, the failed diagnosis is reported.
+    case = load_cases(CASES).cases[0]
+    chat = FakeChat(Scripted(pick="Melanoma", questions=1))
+    client = LLMClient(chat)
+    setup = IcraftSetup(doctor=client, diagnoser=client, patient=client, questions=4, rounds=2)
+    result = run_case(setup, case)
+    assert result.stop_reason == "doctor stopped" and result.questions_asked == 1
+    assert result.failed_step is not None and result.failed_step.startswith("diagnosis round 1")
+    asked_doctor = [r for r in chat.requests if r.schema_name == "NextStep"]
+    assert len(asked_doctor) == 2  # one question, then the stop
