@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run chat test lint typecheck unit browser bench clean
+.PHONY: install run chat test lint typecheck layers unit browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,12 @@ browser:
 unit: install browser
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-# What CI runs (.ci/run): style, types, then the whole suite.
-test: lint typecheck unit
+# The layer contract (pyproject.toml, [tool.importlinter]): imports point down the layers only.
+layers: install
+	$(BIN)/lint-imports
+
+# What CI runs (.ci/run): style, types, layers, then the whole suite.
+test: lint typecheck layers unit
 
 # The figures of BENCHMARKS.md: DDXPlus dev patients at 10 and 20 questions and full profile with
 # the shipped model, the same with the structural model, then the side-by-side report, the

@@ -51,7 +51,7 @@ class DdxSettings(BaseSettings):
         "0.99 was chosen on the DDXPlus train/validate samples (BENCHMARKS.md).",
     )
     # LLM roles (issue 3). Backend strings: kb | fake | hf:<dir or hub id>[+<LoRA dir>] |
-    # openai:<model>@<base url>; see agent/llm/spec.py. Same order: argument > env > default.
+    # openai:<model>@<base url>; see agent/backend_spec.py. Same order: argument > env > default.
     doctor: str = Field(default="kb", description="History-taking backend (DDX_DOCTOR).")
     diagnoser: str | None = Field(
         default=None, description="Diagnosis backend (DDX_DIAGNOSER); default: the doctor's."
@@ -92,7 +92,7 @@ class DdxSettings(BaseSettings):
     @field_validator("doctor", "diagnoser", "patient", "judge")
     @classmethod
     def _known_backend(cls, value: str | None) -> str | None:
-        from agent.llm.spec import parse_backend
+        from agent.backend_spec import parse_backend
 
         if value is not None:
             try:

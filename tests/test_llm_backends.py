@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent.backend_spec import parse_backend
 from agent.errors import SettingsError
 from agent.llm.base import ChatRequest, LLMUnavailableError, Message, StructuredOutputError
 from agent.llm.cache import LLMCache
@@ -20,7 +21,6 @@ from agent.llm.factory import role_clients
 from agent.llm.fake import FakeChat, load_script
 from agent.llm.openai_chat import OpenAIChat
 from agent.llm.schemas import Differential, NextStep
-from agent.llm.spec import parse_backend
 from agent.llm.structured import extract_json, generate_structured
 from agent.settings import load_settings
 from tests.llm_fixtures import build_tiny_model, completion, stub_server

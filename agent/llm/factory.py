@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from agent.backend_spec import BackendSpec, parse_backend
 from agent.llm.base import ChatModel
 from agent.llm.cache import LLMCache
 from agent.llm.client import CallStats, LLMClient
-from agent.llm.spec import BackendSpec, parse_backend
 from agent.settings import DdxSettings
 
 _hf_models: dict[str, ChatModel] = {}

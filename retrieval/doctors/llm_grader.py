@@ -165,11 +165,11 @@ class LlmGrader:
 
 def client_for(backend: str) -> LLMClient:
     """A cached, retrying client for a chat backend string (``openai:…``, ``fake``, ``hf:…``)."""
+    from agent.backend_spec import parse_backend
     from agent.errors import SettingsError
     from agent.llm.cache import LLMCache
     from agent.llm.client import LLMClient
     from agent.llm.factory import build_chat
-    from agent.llm.spec import parse_backend
     from agent.settings import load_settings
 
     spec = parse_backend(backend)
