@@ -28,9 +28,9 @@ from agent.report import (
     urgent_conditions,
 )
 from agent.roles import ConsultationView, RankedCondition, ReasoningDiagnoser
-from agent.session import ConsultGraph
 from agent.state import (
     CaseIntake,
+    ConsultGraph,
     ConsultState,
     InputState,
     OutputState,

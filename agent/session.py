@@ -16,20 +16,24 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.report import FinalReport, urgent_conditions
 from agent.roles import RankedCondition
-from agent.state import CaseIntake, ConsultState, InputState, OutputState, PendingQuestion
+from agent.state import CaseIntake, ConsultGraph, InputState, PendingQuestion
 from agent.trace import Pairs, TraceEntry
 from retrieval.findings import FindingValue
 
-__all__ = ["Answer", "ConsultationSession", "PendingQuestion", "Turn", "batch_session"]
-
-ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
+__all__ = [
+    "Answer",
+    "ConsultGraph",
+    "ConsultationSession",
+    "PendingQuestion",
+    "Turn",
+    "batch_session",
+]
 
 
 @dataclass(frozen=True)
