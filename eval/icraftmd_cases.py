@@ -33,7 +33,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.consult.graph import ConsultGraph
 from agent.consult.session import ConsultationSession, batch_graph
 from agent.errors import DataFormatError
 from agent.llm.client import LLMClient, case_meter
@@ -43,7 +42,7 @@ from agent.reasoners.llm import prompts
 from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.settings import Strategy
-from agent.state import CaseIntake
+from agent.state import CaseIntake, ConsultGraph
 from eval.results_file import validation_message
 from retrieval.free_text_findings import OPENING
 from retrieval.fuzzy import match_name
