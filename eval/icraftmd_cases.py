@@ -45,7 +45,7 @@ from agent.reasoners.llm.case_knowledge import CaseKnowledge
 from agent.reasoners.llm.free_text import FreeTextDiagnoser
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.settings import Strategy
-from agent.state import CaseIntake
+from agent.state import CaseIntake, ConsultGraph
 from eval.results_file import validation_message
 from retrieval.free_text_findings import OPENING
 from retrieval.fuzzy import match_name

@@ -309,3 +309,18 @@ def test_eval_report_reads_icraftmd_runs_old_and_new(tmp_path: Path) -> None:
     old = {"n": 3, "mode": "mc", "accuracy": written.gtpa_1, "seconds": 1.0}
     (tmp_path / "run" / "summary.json").write_text(json.dumps(old))
     assert load_run(tmp_path / "run").summary.gtpa_1 == written.gtpa_1
+
+
+def test_a_doctor_who_stopped_is_not_asked_again_after_a_failed_diagnosis() -> None:
+    # The old loop went on to the next round when a round's diagnosis failed, asking the
+    # doctor again after it had stopped; the driver's rule is one: the doctor's stop ends the
+    # questioning, the failed diagnosis is reported.
+    case = load_cases(CASES).cases[0]
+    chat = FakeChat(Scripted(pick="Melanoma", questions=1))
+    client = LLMClient(chat)
+    setup = IcraftSetup(doctor=client, diagnoser=client, patient=client, questions=4, rounds=2)
+    result = run_case(setup, case)
+    assert result.stop_reason == "doctor stopped" and result.questions_asked == 1
+    assert result.failed_step is not None and result.failed_step.startswith("diagnosis round 1")
+    asked_doctor = [r for r in chat.requests if r.schema_name == "NextStep"]
+    assert len(asked_doctor) == 2  # one question, then the stop

@@ -13,15 +13,18 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 
 from agent.consult.diagnosis import diagnose
 from agent.consult.driver import driver, refine
 from agent.consult.nodes import ask, finish, intake, retrieve
 from agent.context import ConsultContext
-from agent.state import ConsultState, InputState, OutputState, consultation_checkpointer
-
-ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
+from agent.state import (
+    ConsultGraph,
+    ConsultState,
+    InputState,
+    OutputState,
+    consultation_checkpointer,
+)
 
 builder = StateGraph(
     ConsultState, context_schema=ConsultContext, input_schema=InputState, output_schema=OutputState

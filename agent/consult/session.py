@@ -18,16 +18,24 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Durability
 
-from agent.consult.graph import ConsultGraph, compile_graph
+from agent.consult.graph import compile_graph
 from agent.context import ConsultContext
 from agent.errors import DdxError
 from agent.report import FinalReport, urgent_conditions
 from agent.roles import RankedCondition
-from agent.state import CaseIntake, InputState, PendingQuestion
+from agent.state import CaseIntake, ConsultGraph, InputState, PendingQuestion
 from agent.trace import Pairs, TraceEntry
 from retrieval.findings import FindingValue
 
-__all__ = ["Answer", "ConsultationSession", "PendingQuestion", "Turn", "batch_session"]
+__all__ = [
+    "Answer",
+    "ConsultGraph",
+    "ConsultationSession",
+    "PendingQuestion",
+    "Turn",
+    "batch_graph",
+    "batch_session",
+]
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,14 @@
 """Diagnosis by an LLM: strategies standard, cot, fewshot-knn and hybrid.
 
 :func:`llm_differential` is the model call, shared by the DDXPlus diagnoser below and the
-KB-free iCraft-MD loop. The answer is restricted to the benchmark's diagnoses by fuzzy name
-matching; names that match nothing are dropped, and an answer left with none is invalid (it is
-re-asked like any schema error). :class:`LLMDiagnoser` puts it behind the ``Diagnoser``
-protocol: the engine's posterior is context in hybrid mode and the fallback in every mode;
-explanations (likelihood ratios) come from the engine. The model's rationale comes with the
-ranking as a typed field (:meth:`LLMDiagnoser.diagnosis` returns an ``agent.roles.Diagnosis``;
-nothing per-consultation is kept on the shared diagnoser); the graph copies it into the trace
-and the final report.
+free-text one (``agent.reasoners.llm.free_text``). The answer is restricted to the benchmark's
+diagnoses by fuzzy name matching; names that match nothing are dropped, and an answer left with
+none is invalid (it is re-asked like any schema error). :class:`LLMDiagnoser` puts it behind
+the ``Diagnoser`` protocol: the engine's posterior is context in hybrid mode and the fallback
+in every mode; explanations (likelihood ratios) come from the engine. The model's rationale
+comes with the ranking as a typed field (:meth:`LLMDiagnoser.diagnosis` returns an
+``agent.roles.Diagnosis``; nothing per-consultation is kept on the shared diagnoser); the graph
+copies it into the trace and the final report.
 
 Probabilities: a model's ranking carries an order, not probabilities. The DDXPlus diagnoser
 keeps the model's order and gives the ranks the engine's sorted posterior values, so the

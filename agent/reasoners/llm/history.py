@@ -1,13 +1,12 @@
 """History taking by an LLM: one free-text question at a time, or stop.
 
 :func:`next_step` is the model call (used by the graph's history taker below and by the
-KB-free iCraft-MD loop). :class:`LLMHistoryTaker` puts it behind the ``HistoryTaker`` protocol
-for DDXPlus: the model's question is mapped onto the knowledge base's question it asks (so the
-answer can be recorded as a finding); hybrid mode shows the engine's most informative questions
-as hints and accepts 'defer' (ask the engine's first suggestion as it is). When the model's
-answers never fit, or its question matches nothing askable, the engine's question is asked and
-the fallback is logged and counted.
-"""
+free-text one, ``agent.reasoners.llm.free_text``). :class:`LLMHistoryTaker` puts it behind the
+``HistoryTaker`` protocol for DDXPlus: the model's question is mapped onto the knowledge base's
+question it asks (so the answer can be recorded as a finding); hybrid mode shows the engine's
+most informative questions as hints and accepts 'defer' (ask the engine's first suggestion as
+it is). When the model's answers never fit, or its question matches nothing askable, the
+engine's question is asked and the fallback is logged and counted."""
 
 from __future__ import annotations
 
