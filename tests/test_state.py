@@ -108,3 +108,18 @@ def test_the_state_comes_back_typed_from_an_in_memory_saver(
     answers = [e for e in done.trace if isinstance(e, AnswerGiven)]
     assert [e.value for e in answers] == [False, True]
     assert asked.question is not None and asked.question.number == 3
+
+
+def test_a_consultation_saved_before_the_typed_state_is_refused_in_one_line(
+    mini_context: ConsultContext,
+) -> None:
+    from agent.errors import DdxError
+
+    graph = compile_graph(InMemorySaver())
+    session = ConsultationSession(graph, mini_context)
+    session.start("old", INTAKE)
+    # What an older version saved: the intake (like every value) as plain JSON.
+    graph.update_state({"configurable": {"thread_id": "old"}}, {"intake": INTAKE.model_dump()})
+
+    with pytest.raises(DdxError, match="older version"):
+        session.current("old")

@@ -113,6 +113,12 @@ class ConsultationSession:
         snapshot = self.graph.get_state(self._config(thread_id))
         if not snapshot.values and not snapshot.next:
             return None
+        if not isinstance(snapshot.values.get("intake"), CaseIntake):
+            # Saved before the state was typed (issue 13): plain dicts, unreadable as models.
+            raise DdxError(
+                f"Consultation {thread_id} was saved by an older version of DDx Agent and "
+                "cannot be reopened; start a new one."
+            )
         for task in snapshot.tasks:
             for pending in task.interrupts:
                 return _turn(snapshot.values, pending.value)
