@@ -3,8 +3,8 @@
 Models abbreviate, pluralise and reorder ("pneumonia, community-acquired", "URTI", "type 1
 minocycline pigmentation"); the matching rule normalises accents, case, punctuation and roman
 numerals, then takes an exact match, then a containment, then difflib's closest ratio above a
-cutoff. :func:`normalise_name` is also how the HPO knowledge base tells that two sources name
-the same disease ("Gaucher disease, type II" and "Gaucher disease type 2").
+cutoff. The same rule with spacing ignored (:func:`name_key`) is how the HPO knowledge base
+tells that two sources name one disease ("Gaucher disease, type II" and "... type 2").
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ def normalise_name(name: str) -> str:
     unaccented = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     words = re.sub(r"[\W_]+", " ", unaccented).split()
     return " ".join(_ROMAN.get(word, word) for word in words)
+
+
+def name_key(name: str) -> str:
+    """What two names of one condition have in common: :func:`normalise_name` with spacing
+    ignored too ("GM1-gangliosidosis" and "GM1 gangliosidosis", "possible NSTEMI / STEMI" and
+    "possiblenstemistemi"); how the HPO knowledge base merges its sources' diseases."""
+    return normalise_name(name).replace(" ", "")
 
 
 def match_name(name: str, candidates: Sequence[str], cutoff: float = DEFAULT_CUTOFF) -> str | None:

@@ -15,6 +15,7 @@ from agent.reasoners.ddxplus.fit import fit_from_stats
 from agent.reasoners.ddxplus.likelihood import LikelihoodModel, StructuralSettings, structural_model
 from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
 from agent.reasoners.ddxplus.split_stats import stats_from_records
+from agent.reasoners.posterior import softmax
 from agent.roles import ConsultationView
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.findings import FindingValue, is_present
@@ -409,3 +410,30 @@ def test_real_consultations_rank_the_truth_high(real_kb: KnowledgeBase, real_dat
         if record.pathology in [r.name for r in ranking[:5]]:
             in_top5 += 1
     assert in_top5 > REAL_CASES // 2, f"truth in the top 5 for {in_top5} of {REAL_CASES}"
+
+
+def test_one_answer_more_extends_the_kept_posterior_exactly(
+    engine: BayesEngine, monkeypatch: pytest.MonkeyPatch
+):
+    recomputed: list[Mapping[str, FindingValue]] = []
+    full = engine.log_joint
+
+    def counted(findings: Mapping[str, FindingValue], *rest: object) -> np.ndarray:
+        recomputed.append(findings)
+        return full(findings, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "log_joint", counted)
+    kept = BayesDiagnoser(engine)
+    answers: dict[str, FindingValue] = {}
+    steps: list[tuple[str, FindingValue]] = [
+        ("E_1", True),
+        ("E_8", False),
+        ("E_4", ["V_2"]),
+        ("E_3", True),
+    ]
+    for code, value in steps:
+        answers[code] = value
+        fresh = softmax(full(answers, None, None))
+        np.testing.assert_allclose(kept.posterior(view(dict(answers))), fresh, rtol=1e-12)
+    # from scratch only at the start and when the pain (E_3) re-weighs its known location (E_4)
+    assert [sorted(findings) for findings in recomputed] == [["E_1"], ["E_1", "E_3", "E_4", "E_8"]]

@@ -134,6 +134,19 @@ def test_diagnoser_ranks_explains_and_lists_hallmarks(mini_hpo_kb: HpoKnowledgeB
     assert gamma.not_yet_asked == ["Seizure"]  # its one term nobody mentioned
 
 
+def test_the_diagnoser_lists_its_leaders_and_weighs_an_asked_yes_more(
+    mini_hpo_kb: HpoKnowledgeBase,
+) -> None:
+    diagnoser = PhenotypeDiagnoser(mini_hpo_kb, listed=2)
+    volunteered = view({"HP:0001251": True})
+    ranking = diagnoser.ranking(volunteered)
+    assert len(ranking) == 2 and ranking[0][0] == "Gamma syndrome"
+    assert [(r.name, r.probability) for r in diagnoser.diagnose(volunteered)] == ranking
+    # the same finding answered when asked is another posterior (not the one kept)
+    asked = diagnoser.ranking(view({"HP:0001251": True}, asked=["HP:0001251"]))
+    assert asked[0][0] == "Gamma syndrome" and asked[0][1] > ranking[0][1]
+
+
 def test_history_taker_asks_a_separating_term_never_an_implied_one(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:

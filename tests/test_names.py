@@ -3,7 +3,7 @@ hidden diagnosis, and two sources' names of one rare disease."""
 
 from __future__ import annotations
 
-from retrieval.fuzzy import match_name, normalise_name
+from retrieval.fuzzy import match_name, name_key, normalise_name
 from retrieval.hpo_ontology import merge_cross_references
 from retrieval.hpo_sources import RawDisease
 
@@ -12,6 +12,12 @@ def test_accents_case_punctuation_and_roman_numerals_are_ignored() -> None:
     assert normalise_name("Guillain-Barré syndrome") == "guillain barre syndrome"
     assert normalise_name("Gaucher disease, TYPE II") == normalise_name("gaucher disease type 2")
     assert normalise_name("α-Mannosidosis") == "α mannosidosis"  # letters of other scripts stay
+
+
+def test_a_name_key_ignores_spacing_too() -> None:
+    assert name_key("Possible NSTEMI / STEMI") == name_key("possiblenstemistemi")
+    assert name_key("GM1-gangliosidosis") == name_key("GM1 gangliosidosis")
+    assert name_key("Pneumonia") != name_key("Pneumonie")
 
 
 def test_an_llm_name_without_its_accent_matches() -> None:
