@@ -40,11 +40,11 @@ from agent.reasoners.llm import prompts
 from agent.reasoners.llm.diagnosis import llm_differential
 from agent.reasoners.llm.history import next_step
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool, examples_text
-from agent.reasoners.llm.retrieval import evidence_for, excerpts
+from agent.reasoners.llm.retrieval import CaseKnowledge
 from agent.settings import Strategy
 from eval.results_file import validation_message
 from retrieval.fuzzy import match_name
-from retrieval.passages import Passage, PassageSource, RetrievalQuery
+from retrieval.passages import PassageSource
 from simulator.llm_patient import LLMPatient, icraftmd_profile
 
 log = logging.getLogger(__name__)
@@ -168,39 +168,6 @@ def solved_pool(cases: list[IcraftCase]) -> SolvedCasePool:
     )
 
 
-class Knowledge:
-    """One case's retrieval: about the options (multiple choice) or, in open mode, the last
-    differential (the opening complaint before there is one); each set of leaders is looked
-    up once, and the ids of what the diagnoser read are kept for the case's result."""
-
-    def __init__(self, setup: IcraftSetup, case: IcraftCase, candidates: list[str] | None):
-        self.setup = setup
-        self.case = case
-        self.candidates = candidates
-        self.read: list[str] = []
-        self._found: dict[tuple[str, ...], list[Passage]] = {}
-
-    def passages(self, names: list[str]) -> tuple[list[str], list[Passage]]:
-        leaders = self.candidates or names[:3]
-        if self.setup.retriever is None:
-            return leaders, []
-        key = tuple(leaders)
-        if key not in self._found:
-            query = RetrievalQuery(leaders=leaders, text=self.case.opening)
-            self._found[key] = self.setup.retriever.retrieve(query)
-        return leaders, self._found[key]
-
-    def excerpts(self, names: list[str]) -> str:
-        """What the doctor reads while taking the history."""
-        return excerpts(self.passages(names)[1])
-
-    def evidence(self, names: list[str]) -> str:
-        """What the diagnoser reads (a summary first when a summariser is set)."""
-        leaders, passages = self.passages(names)
-        self.read += [p.doc_id for p in passages if p.doc_id not in self.read]
-        return evidence_for(passages, leaders, self.setup.summariser)
-
-
 def _round_budgets(questions: int, rounds: int) -> list[int]:
     base, extra = divmod(questions, rounds)
     return [base + (1 if i < extra else 0) for i in range(rounds)]
@@ -227,7 +194,7 @@ def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
         failed: str | None = None
         stop_reason = "question budget reached"
         candidates = list(case.options.values()) if setup.mode == "mc" else None
-        knowledge = Knowledge(setup, case, candidates)
+        knowledge = CaseKnowledge(setup.retriever, setup.summariser, candidates, case.opening)
         for round_number, budget in enumerate(_round_budgets(setup.questions, setup.rounds), 1):
             evidence = knowledge.excerpts(names)
             stop = _take_history(
