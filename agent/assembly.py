@@ -283,10 +283,9 @@ def _with_doctors(
                 "(a .jsonl or .csv of doctor profiles)."
             )
         return context
-    from retrieval.doctors.recommend import DoctorRecommender
+    from agent.doctors import open_doctor_finder
 
-    finder = DoctorRecommender.open(settings.doctor_directory, state_dir=settings.state_dir, kb=kb)
-    return dataclasses.replace(context, doctor_finder=finder)
+    return dataclasses.replace(context, doctor_finder=open_doctor_finder(settings, kb))
 
 
 def _label(

@@ -14,6 +14,9 @@ from typing import Any
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
+from agent.executor import select_cases
+from agent.files import file_sha256
+from agent.llm.base import LLMUnavailableError
 from agent.reasoners.ddxplus.shipped import describe_model
 from agent.reasoners.llm.ddxplus_roles import PatientFactory
 from data.locations import require_existing
@@ -21,11 +24,10 @@ from eval.ddxplus_cases import DdxPlusCaseRunner
 from eval.metrics import summarize
 from eval.run_folder import (
     BenchOutcome,
+    Execution,
     RunRequest,
-    file_sha256,
     finish_run,
     run_in_folder,
-    select_cases,
 )
 from eval.schema import CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -95,9 +97,13 @@ def run_ddxplus(
         [record.case_id for record in selected],
         CaseResult,
         lambda case: case.case_id,
-        workers=request.workers,
-        description="DDXPlus",
-        warn=warn,
+        Execution(
+            workers=request.workers,
+            description="DDXPlus",
+            max_consecutive_failures=request.max_consecutive_failures,
+            fatal=(LLMUnavailableError,),
+        ),
+        warn,
     )
     summary = summarize(
         run.cases,

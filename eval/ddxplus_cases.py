@@ -10,11 +10,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent.consult.session import ConsultationSession, batch_session
 from agent.context import ConsultContext
 from agent.reasoners.llm.ddxplus_roles import PatientFactory
 from agent.report import FinalReport
 from agent.roles import ConsultationView
-from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.schema import CaseResult, steps_of, transcript_of
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -94,7 +94,7 @@ def _list_weights(
 
 
 class DdxPlusCaseRunner:
-    """Per-worker runner: one compiled graph with an in-memory checkpointer, the engine loaded
+    """Per-worker runner: one compiled graph (``batch_session``), the engine loaded
     once, cases run one after another (threads are forgotten when they finish)."""
 
     def __init__(

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.errors import DdxError, SettingsError
+from agent.executor import select_cases
 from agent.llm.factory import role_clients
 from agent.settings import DdxSettings
 from data.locations import require_existing
 from eval.icraftmd import IcraftOutcome, make_config, run_icraftmd
 from eval.icraftmd_cases import IcraftSetup, Mode, load_cases, solved_pool
-from eval.run_folder import select_cases
 
 DEFAULT_CASES = Path("icraftmd") / "dev_cases.jsonl"
 
@@ -88,5 +88,6 @@ def run_from_options(
         config,
         out,
         concurrency=concurrency,
+        max_consecutive_failures=settings.max_consecutive_failures,
         warn=warn,
     )

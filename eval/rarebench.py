@@ -13,6 +13,8 @@ from pathlib import Path
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
+from agent.executor import select_cases
+from agent.files import file_sha256
 from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from data.locations import require_existing
 from eval.rarebench_cases import PhenotypeCaseRunner
@@ -25,11 +27,10 @@ from eval.rarebench_schema import (
 )
 from eval.run_folder import (
     BenchOutcome,
+    Execution,
     RunRequest,
-    file_sha256,
     finish_run,
     run_in_folder,
-    select_cases,
 )
 from retrieval.hpo_kb import HpoKnowledgeBase
 from simulator.phenotype_patient import Unmentioned
@@ -123,9 +124,12 @@ def run_rarebench(
         [record.case_id for record in selected],
         PhenotypeCaseResult,
         lambda case: case.case_id,
-        workers=request.workers,
-        description="RareBench",
-        warn=warn,
+        Execution(
+            workers=request.workers,
+            description="RareBench",
+            max_consecutive_failures=request.max_consecutive_failures,
+        ),
+        warn,
     )
     summary = summarize_rarebench(
         run.cases,

@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from agent.consult.session import ConsultationSession, batch_session
 from agent.context import ConsultContext
 from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from agent.report import FinalReport
-from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.rarebench_matching import DiseaseMatcher
 from eval.rarebench_schema import PhenotypeCaseResult
@@ -97,7 +97,7 @@ def ranks_after(
 
 
 class PhenotypeCaseRunner:
-    """Per-worker runner: one compiled graph with an in-memory checkpointer over the HPO
+    """Per-worker runner: one compiled graph (``batch_session``) over the HPO
     context, cases run one after another."""
 
     def __init__(

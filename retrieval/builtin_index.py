@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrieval.chunking import ChunkSettings, chunk_documents
 from retrieval.corpus import corpus_hash
@@ -16,10 +17,11 @@ from retrieval.ddxplus_corpus import ddxplus_pages
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.documents import Document
 from retrieval.embeddings import load_encoder
-from retrieval.hpo_corpus import hpo_pages
-from retrieval.hpo_kb import HpoKnowledgeBase
 from retrieval.index import BuildOutcome, BuildSettings, KnowledgeIndex, build_index
 from retrieval.knowledge_retriever import KnowledgeRetriever
+
+if TYPE_CHECKING:
+    from retrieval.hpo_kb import HpoKnowledgeBase
 
 DDXPLUS = "ddxplus"
 HPO = "hpo"
@@ -42,6 +44,8 @@ def ddxplus_documents(kb: KnowledgeBase) -> list[Document]:
 
 def hpo_documents(kb: HpoKnowledgeBase) -> list[Document]:
     """The HPO disease pages (one per disease, phenotypes with frequencies) as indexed."""
+    from retrieval.hpo_corpus import hpo_pages  # scipy, only for the HPO corpus
+
     return list(chunk_documents(hpo_pages(kb), BUILTIN_CHUNKING))
 
 

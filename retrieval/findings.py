@@ -18,32 +18,12 @@ from __future__ import annotations
 
 import re
 
-from agent.errors import DdxError
+from retrieval.answers import NO, UNKNOWN, normalise_answer, parse_yes_no
+from retrieval.answers import InvalidAnswerError as InvalidAnswerError
 from retrieval.ddxplus_kb import Evidence, EvidenceKind, Value
 
 FindingValue = bool | Value | list[Value] | None
 Findings = dict[str, FindingValue]
-
-_YES = {"y", "yes", "yeah", "yep", "true", "1", "oui", "correct", "i do", "i have", "sure"}
-_NO = {"n", "no", "nope", "false", "0", "non", "none", "not really", "never", "i don't", "i do not"}
-_UNKNOWN = {
-    "?",
-    "dk",
-    "idk",
-    "don't know",
-    "dont know",
-    "do not know",
-    "not sure",
-    "unknown",
-    "unsure",
-    "i don't know",
-    "i dont know",
-    "skip",
-}
-
-
-class InvalidAnswerError(DdxError):
-    """An answer that does not fit the question (a typo, a value the question does not have)."""
 
 
 def absent_value(ev: Evidence) -> FindingValue:
@@ -95,10 +75,6 @@ def _is_value_of(ev: Evidence, value: object) -> bool:
     return value in ev.values
 
 
-def _normalise_text(text: str) -> str:
-    return re.sub(r"[\s.!]+$", "", text.strip().lower().replace("’", "'"))
-
-
 def parse_text_answer(ev: Evidence, text: str) -> FindingValue:
     """Turn what a person typed into a finding value.
 
@@ -106,12 +82,12 @@ def parse_text_answer(ev: Evidence, text: str) -> FindingValue:
     number as shown by :func:`choices`, a value's text, or a 0–10 number for scales; several
     choices are separated by commas. Raises InvalidAnswerError with a hint otherwise.
     """
-    said = _normalise_text(text)
-    if said in _UNKNOWN:
+    said = normalise_answer(text)
+    if said in UNKNOWN:
         return None
     if ev.kind is EvidenceKind.BINARY:
         return parse_yes_no(text)
-    if said in _NO:
+    if said in NO:
         return absent_value(ev)
     options = choices(ev)
     tokens = [t.strip() for t in re.split(r"[,;]| and ", said) if t.strip()]
@@ -126,18 +102,6 @@ def parse_text_answer(ev: Evidence, text: str) -> FindingValue:
             raise InvalidAnswerError(f"Please give one answer. {_choice_hint(ev)}")
         return picked[0]
     return normalize(ev, picked)
-
-
-def parse_yes_no(text: str) -> bool | None:
-    """A yes / no / don't-know answer (None: don't know); InvalidAnswerError otherwise."""
-    said = _normalise_text(text)
-    if said in _UNKNOWN:
-        return None
-    if said in _YES:
-        return True
-    if said in _NO:
-        return False
-    raise InvalidAnswerError("Please answer yes, no, or don't know.")
 
 
 def choices(ev: Evidence) -> list[tuple[str, Value]]:

@@ -1,14 +1,17 @@
 """Fuzzy matching of diagnosis names an LLM writes onto a benchmark's list of diagnoses.
 
 Models abbreviate, pluralise and reorder ("pneumonia, community-acquired", "URTI", "type 1
-minocycline pigmentation"); the matching rule normalises case, punctuation and roman numerals,
-then takes an exact match, then a containment, then difflib's closest ratio above a cutoff.
+minocycline pigmentation"); the matching rule normalises accents, case, punctuation and roman
+numerals, then takes an exact match, then a containment, then difflib's closest ratio above a
+cutoff. :func:`normalise_name` is also how the HPO knowledge base tells that two sources name
+the same disease ("Gaucher disease, type II" and "Gaucher disease type 2").
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 DEFAULT_CUTOFF = 0.8
@@ -17,7 +20,12 @@ _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 
 
 def normalise_name(name: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", " ", name.lower()).split()
+    """A name for comparison: accents, case and punctuation ignored, one space between words,
+    roman numerals up to V as digits ("Guillain-Barré syndrome, type II" → "guillain barre
+    syndrome type 2")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    unaccented = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = re.sub(r"[\W_]+", " ", unaccented).split()
     return " ".join(_ROMAN.get(word, word) for word in words)
 
 

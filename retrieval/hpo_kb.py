@@ -42,10 +42,10 @@ import numpy.typing as npt
 from scipy import sparse
 
 from agent.errors import DataFormatError, MissingDataError
+from retrieval.fuzzy import normalise_name as normalise_name
 from retrieval.hpo_ontology import PHENOTYPIC_ABNORMALITY as PHENOTYPIC_ABNORMALITY
 from retrieval.hpo_ontology import SparseMatrix as SparseMatrix
 from retrieval.hpo_ontology import ancestor_closure, merge_cross_references, phenotype_terms
-from retrieval.hpo_ontology import normalise_name as normalise_name
 from retrieval.hpo_sources import (
     HPOA_FILE,
     OBO_FILE,
@@ -58,7 +58,7 @@ from retrieval.hpo_sources import (
 )
 from retrieval.hpo_sources import UNKNOWN_FREQUENCY as UNKNOWN_FREQUENCY
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bumped whenever the cached arrays change meaning: old caches are then rebuilt."""
 
 FloatArray = npt.NDArray[np.float64]

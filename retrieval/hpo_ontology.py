@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from scipy import sparse
 
+from retrieval.fuzzy import normalise_name
 from retrieval.hpo_sources import RawDisease
 
 SparseMatrix: TypeAlias = Any
@@ -20,9 +21,11 @@ PHENOTYPIC_ABNORMALITY = "HP:0000118"
 """Root of the phenotype terms; inheritance, onset and modifier terms are left out."""
 
 
-def normalise_name(name: str) -> str:
-    """A disease name for comparison: case, punctuation and spacing ignored."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
+def disease_key(name: str) -> str:
+    """What two sources' names of one disease have in common: the name for comparison
+    (:func:`retrieval.fuzzy.normalise_name`) with spacing ignored too ("GM1-gangliosidosis"
+    and "GM1 gangliosidosis")."""
+    return normalise_name(name).replace(" ", "")
 
 
 def phenotype_terms(
@@ -67,7 +70,7 @@ def merge_cross_references(diseases: Iterable[RawDisease]) -> list[RawDisease]:
     """One disease per normalised name: ids, annotations and exclusions united."""
     groups: dict[str, RawDisease] = {}
     for disease in diseases:
-        key = normalise_name(disease.name) or disease.ids[0]
+        key = disease_key(disease.name) or disease.ids[0]
         if key not in groups:
             groups[key] = RawDisease(list(disease.ids), disease.name)
         merged = groups[key]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from agent.llm.base import Message
 from agent.llm.client import LLMClient
 from agent.llm.structured import generate_text
+from retrieval.answers import read_yes_no
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 from retrieval.findings import FindingValue, absent_value
 from retrieval.fuzzy import normalise_name
@@ -26,13 +27,6 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "I don't know."
 PATIENT_MAX_TOKENS = 96
-
-_UNSURE = re.compile(
-    r"\b(don't know|do not know|not sure|unsure|no idea|can't say|cannot say|not certain)\b",
-    re.I,
-)
-_YES = re.compile(r"^\W*(yes|yeah|yep|i do|i have|i am|i did|correct|sure)\b", re.I)
-_NO = re.compile(r"^\W*(no|nope|not|never|i don't|i do not|i haven't|i have not|i'm not)\b", re.I)
 
 
 class LLMPatient:
@@ -75,17 +69,6 @@ def ddxplus_profile(kb: KnowledgeBase, record: PatientRecord) -> str:
         lines.append(f"- {kb.evidences[code].question} {phrase_answer(kb, code, value)}")
     lines.append("- You have no other symptom and no other history than those above: answer no.")
     return "\n".join(lines)
-
-
-def read_yes_no(reply: str) -> bool | None:
-    """A free-text reply as yes (True), no (False) or not known (None)."""
-    if _UNSURE.search(reply):
-        return None
-    if _NO.match(reply):
-        return False
-    if _YES.match(reply):
-        return True
-    return None
 
 
 class LLMDdxPlusPatient(SimulatedPatient):

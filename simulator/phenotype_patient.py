@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from agent.reasoners.hpo.review import choice_terms, is_multi_choice
 from retrieval.findings import Findings, FindingValue
 from retrieval.hpo_kb import HpoKnowledgeBase
+from retrieval.hpo_review import choice_terms, is_multi_choice
 
 Unmentioned = Literal["unknown", "absent"]
 """What a term the record does not mention is: unknown (real records) or absent."""

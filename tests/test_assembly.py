@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from agent.assembly import ConsultOptions, assemble, engine_settings
 from agent.cli import app
+from agent.consult.session import batch_session
 from agent.errors import DdxError
 from agent.retriever import ViewRetriever
-from agent.session import batch_session
 from agent.settings import DdxSettings
 from agent.state import CaseIntake
 from retrieval.builtin_index import DDXPLUS, HPO, ddxplus_documents, hpo_documents
@@ -33,6 +33,9 @@ ALLOWED = {
     "agent/context.py",
     "agent/reasoners/hpo/context.py",
     "agent/reasoners/llm/context.py",
+    # the free-text reasoner's building block (iCraft-MD); its caller in eval/ does not go
+    # through the assembly yet (see the issue-13 report)
+    "agent/reasoners/llm/free_text.py",
     # parameter sweeps over the engine's internals (question policy, list gain) for choosing
     # the shipped settings on the train split; not a consultation any user runs
     "eval/ddxplus_tuning.py",

@@ -14,8 +14,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
-from agent.graph import builder
 from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list
 from agent.reasoners.ddxplus.fit_list import fit_list_model
@@ -28,6 +28,7 @@ from agent.reasoners.ddxplus.roles import (
     QuestionPolicy,
 )
 from agent.roles import ConsultationView
+from agent.trace import QuestionAsked
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.records import PatientRecord
 
@@ -174,8 +175,10 @@ def test_multi_choice_questions_are_valued_by_the_values_their_answer_picks(
     engine = BayesEngine(mini_kb, model)
     posterior = np.array([0.3, 0.3, 0.3, 0.1])
     tables = engine.tables(None, None)
-    sampled = expected_gain(engine, posterior, ["E_4"], tables)[0]
-    presence = expected_gain(engine, posterior, ["E_4"], tables, multi_choice_values=False)[0]
+    sampled = expected_gain(engine.outcomes, posterior, ["E_4"], tables)[0]
+    presence = expected_gain(
+        engine.outcomes, posterior, ["E_4"], tables, multi_choice_values=False
+    )[0]
     exact = _exact_multi_choice_gain(engine, posterior, "E_4")
     assert presence < 0.05  # every condition has the pain located: presence says little
     assert sampled == pytest.approx(exact, abs=0.15)  # 8 sampled answers per condition
@@ -187,7 +190,7 @@ def test_expected_error_reduction_in_closed_form(mini_kb: KnowledgeBase):
     model.p_present[:, mini_kb.evidence_index["E_1"]] = [1.0, 1.0, 0.0, 0.0]
     engine = BayesEngine(mini_kb, model)
     posterior = np.array([0.4, 0.1, 0.3, 0.2])
-    gain = expected_gain(engine, posterior, ["E_1"], engine.tables(None, None), "error")[0]
+    gain = expected_gain(engine.outcomes, posterior, ["E_1"], engine.tables(None, None), "error")[0]
     # yes (0.5): Flu 0.8 on top; no (0.5): Migraine 0.6 → 0.5·0.8 + 0.5·0.6 − 0.4.
     assert gain == pytest.approx(0.5 * 0.8 + 0.5 * 0.6 - 0.4, abs=1e-6)
 
@@ -228,13 +231,13 @@ def test_after_the_diagnosis_is_settled_the_driver_asks_for_the_list(
     }
     result = graph.invoke({"intake": intake}, config, context=ctx)
     (pending,) = result["__interrupt__"]
-    assert pending.value["code"] == "E_10"
-    assert pending.value["purpose"] == "differential list"
+    assert pending.value.code == "E_10"
+    assert pending.value.purpose == "differential list"
     result = graph.invoke(Command(resume={"value": True}), config, context=ctx)
     while "__interrupt__" in result:
         result = graph.invoke(Command(resume={"value": False}), config, context=ctx)
     report = result["report"]
-    assert report["stop_reason"] in ("confident", "question budget reached")
-    assert "Pneumonia" in [item["name"] for item in report["differential_list"]]
-    questions = [e for e in result["trace"] if e["kind"] == "question"]
-    assert questions[0]["purpose"] == "differential list"
+    assert report.stop_reason in ("confident", "question budget reached")
+    assert "Pneumonia" in [item.name for item in report.differential_list]
+    questions = [e for e in result["trace"] if isinstance(e, QuestionAsked)]
+    assert questions[0].purpose == "differential list"

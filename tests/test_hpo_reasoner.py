@@ -172,7 +172,7 @@ def test_the_review_of_systems_comes_first_and_counts_per_branch(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
     from agent.reasoners.hpo.catalogue import HpoCatalogue
-    from agent.reasoners.hpo.review import REVIEW_CODE, expand_findings
+    from retrieval.hpo_review import REVIEW_CODE, expand_findings
     from simulator.phenotype_patient import PhenotypePatient
 
     kb = mini_hpo_kb
@@ -214,8 +214,8 @@ def test_a_checklist_offers_unrelated_terms_and_counts_each_choice(
     mini_hpo_kb: HpoKnowledgeBase,
 ) -> None:
     from agent.reasoners.hpo.catalogue import HpoCatalogue
-    from agent.reasoners.hpo.review import checklist_terms, expand_findings
     from agent.reasoners.hpo.roles import split_view
+    from retrieval.hpo_review import checklist_terms, expand_findings
     from simulator.phenotype_patient import PhenotypePatient
 
     kb = mini_hpo_kb

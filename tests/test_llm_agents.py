@@ -27,9 +27,10 @@ from agent.reasoners.llm.intake import parse_message
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.roles import ConsultationView
 from eval.ddxplus_cases import DdxPlusCaseRunner
+from retrieval.answers import read_yes_no
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.fuzzy import match_name, restrict
-from simulator.llm_patient import LLMPatient, read_yes_no
+from simulator.llm_patient import LLMPatient
 from simulator.records import load_patients
 
 
@@ -352,10 +353,11 @@ def test_a_repeated_question_gives_way_to_the_engines(
 def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: KnowledgeBase) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.report import to_markdown
-    from agent.session import ConsultationSession
     from agent.state import CaseIntake
+    from agent.trace import DifferentialMoved
 
     reasoned = {"diagnoses": [{"name": "Pneumonia"}], "rationale": "Fever with a cough."}
     answers = [json.dumps(reasoned)]
@@ -367,12 +369,12 @@ def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: Know
     intake = CaseIntake(age=40, sex="F", findings={"E_1": True}, max_questions=0)
 
     turn = session.start("reasoned", intake)
-    assert turn.report is not None and turn.trace is not None
+    assert turn.report is not None
     assert turn.report.differential[0].name == "Pneumonia"
     assert turn.report.rationale == "Fever with a cough."
     assert "Rationale: Fever with a cough." in to_markdown(turn.report)
-    diagnoses = [e for e in turn.trace if e["kind"] == "diagnosis"]
-    assert diagnoses and diagnoses[-1]["rationale"] == "Fever with a cough."
+    diagnoses = [e for e in turn.trace if isinstance(e, DifferentialMoved)]
+    assert diagnoses and diagnoses[-1].rationale == "Fever with a cough."
 
     answers[0] = "gibberish"  # the engine's fallback ranking has no rationale, none carried over
     fallback = session.start("fallback", intake)

@@ -13,13 +13,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import embedded_context
-from agent.graph import builder
 from agent.report import to_markdown
 from agent.retriever import ViewRetriever, query_of
 from agent.roles import ConsultationView, Retriever
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
+from agent.trace import KnowledgeRetrieved
 from eval.ir_metrics import evaluate_run, measure_for
 from eval.retrieval_bench import read_queries
 from retrieval import builtin_index
@@ -169,8 +170,8 @@ def test_consultation_report_cites_the_builtin_corpus(
     leaders = {r.name for r in report.differential[:3]}
     assert {p.title for p in report.passages} & leaders
     assert all(p.source.startswith("DDXPlus knowledge base") for p in report.passages)
-    retrievals = [e for e in turn.trace or [] if e["kind"] == "retrieval"]
-    assert retrievals and retrievals[0]["doc_ids"]
+    retrievals = [e for e in turn.trace if isinstance(e, KnowledgeRetrieved)]
+    assert retrievals and retrievals[0].doc_ids
     markdown = to_markdown(report)
     assert "## Sources" in markdown and report.passages[0].doc_id in markdown
     explained = {e.name for e in report.explanations}

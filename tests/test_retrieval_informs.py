@@ -13,15 +13,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import embedded_context
-from agent.graph import builder
 from agent.llm.base import ChatRequest
 from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.llm.fake import FakeChat
 from agent.reasoners.llm.context import llm_context
 from agent.retriever import ViewRetriever
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.passages import Passage, RetrievalQuery

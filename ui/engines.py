@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from agent.session import ConsultationSession
+from agent.consult.session import ConsultationSession
 from agent.settings import DdxSettings
 from ui.history_store import HistoryStore, open_store
 from ui.jobs import Progress, no_progress
@@ -135,7 +135,7 @@ def _engine(
 ) -> Engine:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
 
     # One connection shared by every session's thread; SqliteSaver serialises access to it.
     # Write-ahead log without a disk flush per commit: an answer costs milliseconds, and a

@@ -173,9 +173,9 @@ def _ddxplus_chat(
 
     from agent.assembly import assemble
     from agent.cli.terminal import checkpointer, converse, resumed_turn, show_report
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.llm.factory import role_clients
-    from agent.session import ConsultationSession
 
     kb = load_kb(settings)
     console = Console()

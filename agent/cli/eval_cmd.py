@@ -103,6 +103,7 @@ def ddxplus(
         context=assembled.context,
         label=assembled.label,
         patient_factory=ddxplus_patients(assembled.clients),
+        max_consecutive_failures=settings.max_consecutive_failures,
     )
     try:
         outcome = run_ddxplus(kb, request, warn=warn)
@@ -174,7 +175,7 @@ def icraftmd(
         index=index,
         online=online,
     )
-    for key, value in outcome.summary.items():
+    for key, value in outcome.summary.model_dump(by_alias=True).items():
         typer.echo(f"{key}: {value}")
     typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
     exit_if_cases_failed(len(outcome.failures))
@@ -183,8 +184,10 @@ def icraftmd(
 @app.command("report")
 def report(
     runs: list[Path] = typer.Argument(..., help="Run folders written by `ddx eval ...`."),
-    plot: Path = typer.Option(
-        Path("accuracy_vs_questions.png"), "--plot", help="Where to write the accuracy plot."
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="Also plot accuracy against the questions asked to this PNG (DDXPlus runs).",
     ),
     frontier: Path | None = typer.Option(
         None,
@@ -192,10 +195,11 @@ def report(
         help="Also plot the differential list's size against its DDF1 to this PNG.",
     ),
 ) -> None:
-    """Print runs side by side and plot accuracy (GTPA@1) against the question budget.
+    """Print runs side by side; with --plot, plot accuracy (GTPA@1) against the questions asked.
 
-    DDXPlus and RareBench runs both print; only DDXPlus runs with their cases.jsonl have a
-    curve. With --frontier, the list-size / DDF1 trade-off of the runs' differential lists.
+    DDXPlus, RareBench and iCraft-MD runs all print (top-k accuracy is gtpa@k in each); only
+    DDXPlus runs with their cases.jsonl have a curve. With --frontier, the list-size / DDF1
+    trade-off of the runs' differential lists. Nothing is written unless asked.
     """
     from rich.console import Console
 
@@ -205,9 +209,9 @@ def report(
         raise DdxError("Name at least one run folder.")
     loaded = [load_run(path) for path in runs]
     Console().print(summary_table(loaded))
-    if any(run.cases for run in loaded):
+    if plot is not None and any(run.cases for run in loaded):
         typer.echo(f"wrote {plot_accuracy_curves(loaded, plot)}")
-    else:
+    elif plot is not None:
         typer.echo("no accuracy plot: it needs a DDXPlus run's cases.jsonl")
     if frontier is not None:
         from eval.frontier_plot import plot_list_frontier

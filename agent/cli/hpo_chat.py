@@ -47,8 +47,8 @@ def hpo_chat(
     from agent.assembly import assemble
     from agent.cli.rarebench_cmd import load_hpo
     from agent.cli.terminal import checkpointer, converse, resumed_turn, show_report
-    from agent.graph import compile_graph
-    from agent.session import ConsultationSession
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.state import CaseIntake
 
     console = Console()

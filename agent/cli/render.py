@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from agent.consult.session import PendingQuestion
 from agent.report import FinalReport
-from agent.session import PendingQuestion
 
 
 def render_question(console: Console, question: PendingQuestion, show_reason: bool) -> None:

@@ -20,8 +20,8 @@ from data.locations import ensure_folder
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from agent.consult.session import ConsultationSession, Turn
     from agent.report import FinalReport
-    from agent.session import ConsultationSession, Turn
     from simulator.ddxplus_patient import SimulatedPatient
 
 
@@ -59,7 +59,7 @@ def converse(
     """Ask until the consultation reaches its report (a simulated patient answers, or the
     person types); returns the report."""
     from agent.cli.render import render_leading, render_question
-    from agent.session import Answer
+    from agent.consult.session import Answer
 
     while turn.question is not None:
         question = turn.question

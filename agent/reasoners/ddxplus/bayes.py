@@ -15,35 +15,24 @@ frequent inside them (P(e | c) / P(allowed strata | c)).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from agent.reasoners.ddxplus.gain import SAMPLES_PER_CONDITION, Criterion, expected_gain
+from agent.reasoners.arrays import FloatArray
+from agent.reasoners.ddxplus.gain import Criterion, QuestionOutcomes, expected_gain
 from agent.reasoners.ddxplus.likelihood import (
     SEXES,
-    BoolArray,
-    FloatArray,
     LikelihoodModel,
+    PatientTables,
     age_band,
 )
+from agent.reasoners.posterior import softmax
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 from retrieval.findings import FindingValue, is_present
 
 CEILING = 1 - 1e-9
-
-
-@dataclass(frozen=True)
-class PatientTables:
-    """The model's presence probabilities for one sex and age band (None: unknown)."""
-
-    p_present: FloatArray  # [K, E]
-    log_yes: FloatArray
-    log_no: FloatArray
-    possible: BoolArray  # [E]: the evidence can occur for this patient
 
 
 class BayesEngine:
@@ -81,33 +70,8 @@ class BayesEngine:
             ]
         )
         self._tables = lru_cache(maxsize=None)(self._build_tables)
-        self._sampled: dict[str, FloatArray] = {}
-        categorical = [c for c, ev in kb.evidences.items() if ev.kind is EvidenceKind.CATEGORICAL]
-        self.categorical_column = {code: i for i, code in enumerate(categorical)}
-        widest = max((self.value_probs[c].shape[1] for c in categorical), default=0)
-        self.categorical_values = np.zeros((n_cond, len(categorical), widest))
-        """[K, categorical evidences, values] P(value | c, present), zero-padded: the gain of
-        every categorical question is computed at once."""
-        for i, code in enumerate(categorical):
-            self.categorical_values[:, i, : self.value_probs[code].shape[1]] = self.value_probs[
-                code
-            ]
-
-    def sampled_answers(self, code: str) -> FloatArray:
-        """[K, M, K]: log P(answer | c') of ``SAMPLES_PER_CONDITION`` 'present' answers drawn
-        from each condition c's value model (fixed seed per evidence), for every c' — what
-        the value of a multi-choice question is estimated from (see gain.py)."""
-        table = self._sampled.get(code)
-        if table is None:
-            rng = np.random.default_rng(zlib.crc32(code.encode()))
-            q = self.value_probs[code]  # [K, V]
-            n_cond = q.shape[0]
-            chosen = rng.random((n_cond, SAMPLES_PER_CONDITION, q.shape[1])) < q[:, None, :]
-            log_ratio = self.log_values[code] - self.log_values_not[code]  # [K, V]
-            flat = chosen.reshape(-1, q.shape[1]).astype(float) @ log_ratio.T
-            flat += self.log_values_not[code].sum(axis=1)[None, :]
-            table = self._sampled[code] = flat.reshape(n_cond, SAMPLES_PER_CONDITION, n_cond)
-        return table
+        self.outcomes = QuestionOutcomes(kb, self.value_probs, self.log_values, self.log_values_not)
+        """What the value of a question is computed from (:mod:`agent.reasoners.ddxplus.gain`)."""
 
     # -- per-patient tables -------------------------------------------------------------------
 
@@ -262,10 +226,7 @@ class BayesEngine:
         sex: str | None,
         regions: Mapping[str, Sequence[str]] | None = None,
     ) -> FloatArray:
-        log_joint = self.log_joint(findings, age, sex, regions)
-        log_joint = log_joint - log_joint.max()
-        weights = np.exp(log_joint)
-        return np.asarray(weights / weights.sum())
+        return softmax(self.log_joint(findings, age, sex, regions))
 
     # -- question value ----------------------------------------------------------------------
 
@@ -278,4 +239,6 @@ class BayesEngine:
     ) -> FloatArray:
         """Expected entropy reduction (bits) of asking each evidence in ``codes``, or another
         ``criterion`` (:func:`agent.reasoners.ddxplus.gain.expected_gain`)."""
-        return expected_gain(self, posterior, codes, tables or self.tables(None, None), criterion)
+        return expected_gain(
+            self.outcomes, posterior, codes, tables or self.tables(None, None), criterion
+        )

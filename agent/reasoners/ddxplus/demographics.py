@@ -24,14 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agent.reasoners.ddxplus.likelihood import (
-    AGE_BAND_EDGES,
-    AGE_BANDS,
-    SEXES,
-    BoolArray,
-    FloatArray,
-    age_band,
-)
+from agent.reasoners.arrays import BoolArray, FloatArray
+from agent.reasoners.ddxplus.likelihood import AGE_BAND_EDGES, AGE_BANDS, SEXES, age_band
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 from simulator.records import PatientRecord
 

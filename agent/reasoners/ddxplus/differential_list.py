@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agent.reasoners.ddxplus.likelihood import AGE_BANDS, SEXES, FloatArray, age_band
+from agent.reasoners.arrays import FloatArray
+from agent.reasoners.ddxplus.likelihood import AGE_BANDS, SEXES, age_band
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase, Value
 from retrieval.findings import FindingValue, is_present
 

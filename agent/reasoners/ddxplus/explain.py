@@ -4,7 +4,8 @@ weigh against it, each with the absolute frequencies behind it and compared with
 A weight alone ("log LR 1.3") tells a clinician little; "fever: present in 92 % of Flu patients
 vs 34 % of Pneumonia" is what they check against their own knowledge. The weight (log-likelihood
 ratio of the finding for the condition against the posterior-weighted rest of the differential)
-still decides which findings are listed, on which side and in which order; the statement carries
+still decides which findings are listed, on which side and in which order
+(:func:`agent.reasoners.explanation.for_and_against`); the statement carries
 the rates P(answer | condition) from the engine's model for the condition and for the condition
 it is compared with: the runner-up for the leader, the leader for every other condition.
 """
@@ -16,18 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.reasoners.arrays import FloatArray
 from agent.reasoners.ddxplus.bayes import BayesEngine
-from agent.reasoners.ddxplus.likelihood import FloatArray
+from agent.reasoners.explanation import empty_note, for_and_against
 from agent.roles import ConditionExplanation, ConsultationView, FindingEffect, RankedCondition
 from retrieval.ddxplus_kb import EvidenceKind
 from retrieval.findings import FindingValue, is_present
-
-WEIGHT_CUT = 0.05
-"""Findings whose |log LR| is below this barely moved the condition: left out when others did."""
-MAX_EFFECTS = 5
-"""Findings listed per side (for, against) and condition."""
-FALLBACK_EFFECTS = 3
-"""When no finding passes the cut, this many of the strongest are shown anyway."""
 
 STRUCTURAL_SOURCE = "structural"
 """``LikelihoodModel.source`` of the model built from the knowledge base alone (no records)."""
@@ -97,7 +92,7 @@ def explain_differential(
         pair = (kb.condition_index[ranked.name], kb.condition_index[rival] if rival else None)
         names = (ranked.name, rival)
         effects = [_effect(a, posterior, pair, names, observed) for a in answered]
-        raised, lowered = _select(effects)
+        raised, lowered = for_and_against(effects)
         cond = kb.conditions[ranked.name]
         result.append(
             ConditionExplanation(
@@ -108,7 +103,7 @@ def explain_differential(
                 raised_by=raised,
                 lowered_by=lowered,
                 compared_with=rival,
-                note=_note(view, ranked.name, raised or lowered),
+                note=empty_note(view, ranked.name, raised or lowered),
             )
         )
     return result
@@ -224,31 +219,6 @@ def percent(rate: float) -> str:
     if rate > 0.995:
         return ">99 %"
     return f"{rate * 100:.0f} %"
-
-
-def _select(effects: list[FindingEffect]) -> tuple[list[FindingEffect], list[FindingEffect]]:
-    """The findings for and against, strongest first; when none passes the weight cut, the
-    strongest that moved the condition at all, so an explanation is never empty when answers
-    moved the differential."""
-    listed = [e for e in effects if abs(e.weight) > WEIGHT_CUT]
-    if not listed:
-        moved = [e for e in effects if e.weight != 0]
-        listed = sorted(moved, key=lambda e: abs(e.weight), reverse=True)[:FALLBACK_EFFECTS]
-    listed.sort(key=lambda e: e.weight, reverse=True)
-    raised = [e for e in listed if e.weight > 0][:MAX_EFFECTS]
-    lowered = [e for e in reversed(listed) if e.weight < 0][:MAX_EFFECTS]
-    return raised, lowered
-
-
-def _note(view: ConsultationView, name: str, any_effect: Sequence[FindingEffect]) -> str:
-    """Said plainly when no finding is listed: why the explanation is empty."""
-    if any_effect:
-        return ""
-    if not view.findings:
-        return "No answers yet."
-    if not view.asked:
-        return "No answers yet beyond the complaint."
-    return f"None of the answers so far tells {name} apart from the rest of the differential."
 
 
 def log_ratio_against_rest(loglik: FloatArray, posterior: FloatArray, ci: int) -> float:

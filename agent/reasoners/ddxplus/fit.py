@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from agent.reasoners.arrays import FloatArray
 from agent.reasoners.ddxplus.demographics import fit_demographics
-from agent.reasoners.ddxplus.likelihood import FloatArray, LikelihoodModel
+from agent.reasoners.ddxplus.likelihood import LikelihoodModel
 from agent.reasoners.ddxplus.multi_choice import (
     ValueBounds,
     ValueSamples,

@@ -15,15 +15,16 @@ findings always give the same choice). Conditions with a negligible posterior ar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import zlib
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 
-from agent.reasoners.ddxplus.likelihood import FloatArray
-from retrieval.ddxplus_kb import EvidenceKind
-
-if TYPE_CHECKING:
-    from agent.reasoners.ddxplus.bayes import BayesEngine, PatientTables
+from agent.reasoners.arrays import FloatArray, IndexArray
+from agent.reasoners.ddxplus.likelihood import PatientTables
+from agent.reasoners.posterior import entropy_bits
+from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 
 Criterion = Literal["entropy", "error"]
 SUPPORT_FLOOR = 1e-6
@@ -32,10 +33,50 @@ SAMPLES_PER_CONDITION = 8
 _TINY = 1e-300
 
 
-def entropy(p: FloatArray, axis: int = 0) -> FloatArray:
-    """Shannon entropy in bits along ``axis`` (0·log 0 = 0)."""
-    safe = np.where(p > 0, p, 1.0)
-    return np.asarray(-(p * np.log2(safe)).sum(axis=axis))
+class QuestionOutcomes:
+    """What the outcomes of every question are computed from, besides the posterior: built
+    once per engine from its value model: ``value_probs`` P(value | c, present) (clipped off 0
+    and 1), their logs, and for multi-choice values the logs of 1 − P.
+
+    * every categorical question's values side by side, so their gains come at once;
+    * ``SAMPLES_PER_CONDITION`` 'present' answers of each multi-choice question drawn from
+      each condition's value model (fixed seed per evidence), with their log-likelihoods.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        value_probs: Mapping[str, FloatArray],
+        log_values: Mapping[str, FloatArray],
+        log_values_not: Mapping[str, FloatArray],
+    ) -> None:
+        self.kb = kb
+        self.value_probs = value_probs
+        self.log_values = log_values
+        self.log_values_not = log_values_not
+        categorical = [c for c, ev in kb.evidences.items() if ev.kind is EvidenceKind.CATEGORICAL]
+        self.categorical_column = {code: i for i, code in enumerate(categorical)}
+        widest = max((value_probs[c].shape[1] for c in categorical), default=0)
+        self.categorical_values = np.zeros((len(kb.condition_names), len(categorical), widest))
+        """[K, categorical evidences, values] P(value | c, present), zero-padded."""
+        for i, code in enumerate(categorical):
+            self.categorical_values[:, i, : value_probs[code].shape[1]] = value_probs[code]
+        self._sampled: dict[str, FloatArray] = {}
+
+    def sampled_answers(self, code: str) -> FloatArray:
+        """[K, M, K]: log P(answer | c') of the sampled 'present' answers of each condition c,
+        for every c' (computed once per evidence)."""
+        table = self._sampled.get(code)
+        if table is None:
+            rng = np.random.default_rng(zlib.crc32(code.encode()))
+            q = self.value_probs[code]  # [K, V]
+            n_cond = q.shape[0]
+            chosen = rng.random((n_cond, SAMPLES_PER_CONDITION, q.shape[1])) < q[:, None, :]
+            log_ratio = self.log_values[code] - self.log_values_not[code]  # [K, V]
+            flat = chosen.reshape(-1, q.shape[1]).astype(float) @ log_ratio.T
+            flat += self.log_values_not[code].sum(axis=1)[None, :]
+            table = self._sampled[code] = flat.reshape(n_cond, SAMPLES_PER_CONDITION, n_cond)
+        return table
 
 
 def _score(weights: FloatArray, posteriors: FloatArray, criterion: Criterion) -> FloatArray:
@@ -43,7 +84,7 @@ def _score(weights: FloatArray, posteriors: FloatArray, criterion: Criterion) ->
 
     ``weights`` is [outcomes, ...], ``posteriors`` [K', outcomes, ...]; the result is [...].
     """
-    values = -entropy(posteriors, axis=0) if criterion == "entropy" else posteriors.max(axis=0)
+    values = -entropy_bits(posteriors, axis=0) if criterion == "entropy" else posteriors.max(axis=0)
     return np.asarray((weights * values).sum(axis=0))
 
 
@@ -54,7 +95,7 @@ def _split(joint: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def expected_gain(
-    engine: BayesEngine,
+    outcomes: QuestionOutcomes,
     posterior: FloatArray,
     codes: list[str],
     tables: PatientTables,
@@ -72,38 +113,38 @@ def expected_gain(
     support = np.flatnonzero(posterior > SUPPORT_FLOOR)
     mass = posterior[support] / posterior[support].sum()
     baseline = float(_score(np.ones(1), mass[:, None], criterion))
-    idx = np.fromiter((engine.kb.evidence_index[c] for c in codes), dtype=np.intp)
+    idx = np.fromiter((outcomes.kb.evidence_index[c] for c in codes), dtype=np.intp)
     p_yes = tables.p_present[np.ix_(support, idx)]  # [K', m]
     joint_yes = mass[:, None] * p_yes
     joint_no = mass[:, None] - joint_yes
     (w_yes, c_yes), (w_no, c_no) = _split(joint_yes), _split(joint_no)
     yes = _score(w_yes[None], c_yes[:, None], criterion)  # [m]: presence only
     no = _score(w_no[None], c_no[:, None], criterion)
-    categorical = [j for j, code in enumerate(codes) if code in engine.categorical_column]
+    categorical = [j for j, code in enumerate(codes) if code in outcomes.categorical_column]
     if categorical:  # each value its own outcome, all categorical candidates at once
-        columns = [engine.categorical_column[codes[j]] for j in categorical]
-        values = engine.categorical_values[support][:, columns, :]  # [K', c, V] (padded)
+        columns = [outcomes.categorical_column[codes[j]] for j in categorical]
+        values = outcomes.categorical_values[support][:, columns, :]  # [K', c, V] (padded)
         w, c = _split(joint_yes[:, categorical, None] * values)  # [c, V], [K', c, V]
         yes[categorical] = _score(w.T, c.transpose(0, 2, 1), criterion)
     if multi_choice_values:
         for j, code in enumerate(codes):
-            if engine.kb.evidences[code].kind is EvidenceKind.MULTI_CHOICE:
-                w, c = _sampled_choices(engine, code, support, mass, p_yes[:, j])
+            if outcomes.kb.evidences[code].kind is EvidenceKind.MULTI_CHOICE:
+                w, c = _sampled_choices(outcomes, code, support, mass, p_yes[:, j])
                 yes[j] = float(_score(w, c, criterion))
     scores = yes + no
     return np.asarray(scores - baseline)
 
 
 def _sampled_choices(
-    engine: BayesEngine, code: str, support: np.ndarray, mass: FloatArray, p_yes: FloatArray
+    outcomes: QuestionOutcomes, code: str, support: IndexArray, mass: FloatArray, p_yes: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Sampled 'present' answers of a multi-choice question: (weights, posteriors [K', n]).
 
     The answers are fixed per condition (common random numbers), so their log-likelihoods under
-    every condition are computed once per engine (:meth:`BayesEngine.sampled_answers`); here
+    every condition are computed once per engine (:meth:`QuestionOutcomes.sampled_answers`); here
     they are only restricted to the candidate conditions and weighed by the posterior.
     """
-    loglik = engine.sampled_answers(code)  # [K, M, K]: answer m of condition c, under each c'
+    loglik = outcomes.sampled_answers(code)  # [K, M, K]: answer m of condition c, under each c'
     samples = loglik.shape[1]
     within = loglik[support][:, :, support].reshape(-1, len(support))  # [K'·M, K']
     within = within + np.log(np.maximum(mass * p_yes, _TINY))[None, :]

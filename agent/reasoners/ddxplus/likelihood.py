@@ -22,16 +22,13 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from agent.reasoners.arrays import BoolArray, FloatArray
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
-
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
 
 AGE_BAND_EDGES: tuple[int, ...] = (1, 5, 15, 30, 45, 60, 75)
 """Upper bounds (exclusive) of the age bands; the last band is 75 and over."""
@@ -75,9 +72,8 @@ class LikelihoodModel:
     """JSON: what the model was fitted from (files and their SHA-256) and with which settings."""
 
     def arrays(self) -> dict[str, NDArray[Any]]:
-        """Every array under the name it is saved with (see
-        :mod:`agent.reasoners.ddxplus.model_file`).
-        """
+        """Every array under the name it is saved with (the model file, written and read by
+        :mod:`agent.reasoners.ddxplus.model_file`)."""
         arrays: dict[str, NDArray[Any]] = {"log_prior": self.log_prior, "p_present": self.p_present}
         arrays.update({f"value:{code}": probs for code, probs in self.value_probs.items()})
         optional = {
@@ -105,18 +101,16 @@ class LikelihoodModel:
             provenance=dict(meta.get("provenance", {})),
         )
 
-    def save(self, path: Path) -> None:
-        """Write ``path`` (.npz) atomically: a killed save never leaves a loadable half-file."""
-        from agent.reasoners.ddxplus.model_file import EngineModel
 
-        EngineModel(self).save(path)
+@dataclass(frozen=True)
+class PatientTables:
+    """The model's presence probabilities for one sex and age band (None: unknown), which a
+    patient's findings are weighed with (``BayesEngine.tables``)."""
 
-    @classmethod
-    def load(cls, path: Path, kb: KnowledgeBase) -> LikelihoodModel:
-        """Load a model file's likelihoods, refusing one fitted on a different knowledge base."""
-        from agent.reasoners.ddxplus.model_file import EngineModel
-
-        return EngineModel.load(path, kb).likelihood
+    p_present: FloatArray  # [K, E]
+    log_yes: FloatArray
+    log_no: FloatArray
+    possible: BoolArray  # [E]: the evidence can occur for this patient
 
 
 def structural_model(

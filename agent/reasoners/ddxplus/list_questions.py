@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agent.reasoners.arrays import FloatArray
 from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list
-from agent.reasoners.ddxplus.likelihood import FloatArray
+from agent.reasoners.posterior import LastResult, binary_entropy_bits
 from agent.report import ListedCondition
 from agent.roles import ConsultationView, Question
 from retrieval.ddxplus_kb import EvidenceKind
@@ -28,11 +29,6 @@ MIN_LIST_GAIN_BITS = 0.03
 samples, BENCHMARKS.md)."""
 
 
-def _binary_entropy(p: FloatArray) -> FloatArray:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.asarray(-(p * np.log2(p) + (1 - p) * np.log2(1 - p)))
-
-
 class EngineDifferentialList:
     """Builds the final report's differential list from the posterior and the list model."""
 
@@ -40,21 +36,20 @@ class EngineDifferentialList:
         self.diagnoser = diagnoser
         self.model = model
         self.features = FeatureBuilder(diagnoser.kb)
-        self._last: tuple[object, tuple[FloatArray, FloatArray, FloatArray]] | None = None
+        self._last: LastResult[object, tuple[FloatArray, FloatArray, FloatArray]] = LastResult()
 
     def inclusion(self, view: ConsultationView) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(posterior, expected features, P(listed) per condition) for the view (the last one
         is kept: the list taker and the report ask about the same findings in turn)."""
         key = (view.age, view.sex, tuple((c, repr(v)) for c, v in view.findings.items()))
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        return self._last.get(key, lambda _: self._inclusion(view))
+
+    def _inclusion(self, view: ConsultationView) -> tuple[FloatArray, FloatArray, FloatArray]:
         posterior = self.diagnoser.posterior(view)
         x = self.features.expected(
             self.diagnoser.engine, view.findings, posterior, view.age, view.sex
         )
-        result = (posterior, x, self.model.inclusion(x))
-        self._last = (key, result)
-        return result
+        return posterior, x, self.model.inclusion(x)
 
     def differential_list(self, view: ConsultationView) -> list[ListedCondition]:
         posterior, _, inclusion = self.inclusion(view)
@@ -129,9 +124,9 @@ class ListHistoryTaker:
         w = model.weights[:, columns]  # [K, m]
         z_yes = z[:, None] + w * (1 - p_yes)[None, :]
         z_no = z[:, None] - w * p_yes[None, :]
-        before = _binary_entropy(1 / (1 + np.exp(-z)))[:, None]
-        after = p_yes[None, :] * _binary_entropy(1 / (1 + np.exp(-z_yes))) + (
+        before = binary_entropy_bits(1 / (1 + np.exp(-z)))[:, None]
+        after = p_yes[None, :] * binary_entropy_bits(1 / (1 + np.exp(-z_yes))) + (
             1 - p_yes[None, :]
-        ) * _binary_entropy(1 / (1 + np.exp(-z_no)))
+        ) * binary_entropy_bits(1 / (1 + np.exp(-z_no)))
         per_condition = before - after
         return per_condition.sum(axis=0), np.argsort(-per_condition, axis=0)[:2]

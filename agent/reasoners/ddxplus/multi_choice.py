@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.reasoners.ddxplus.likelihood import FloatArray
+from agent.reasoners.arrays import FloatArray
 from retrieval.ddxplus_kb import Evidence, KnowledgeBase
 from retrieval.findings import is_present
 from simulator.records import PatientRecord

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from agent.reasoners.ddxplus.bayes import BayesEngine, PatientTables
+from agent.reasoners.arrays import FloatArray
+from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.explain import explain_differential
 from agent.reasoners.ddxplus.gain import Criterion, expected_gain
-from agent.reasoners.ddxplus.likelihood import FloatArray
+from agent.reasoners.ddxplus.likelihood import PatientTables
+from agent.reasoners.explanation import question_reason
+from agent.reasoners.posterior import Posterior, PosteriorDiagnoser
 from agent.roles import (
     ConditionExplanation,
     ConsultationView,
@@ -26,41 +29,45 @@ from simulator.ddxplus_patient import phrase_answer
 MIN_GAIN_BITS = 1e-4
 """Below this expected gain a question cannot change the differential: stop asking."""
 
+FindingsKey = tuple[object, ...]
+"""(age, sex, regions not yet asked, findings in the order they came)."""
 
-class _PosteriorCache:
-    """The last posterior, keyed by the findings it was computed from.
 
-    The driver asks the diagnoser and the history taker about the same findings in turn; the
-    cache saves recomputing the posterior for the second of them. One answer more than last
-    time only adds that finding's weight (unless it is the parent of a known finding, whose
-    weight then changes: recomputed from scratch).
+class BayesDiagnoser(PosteriorDiagnoser[FindingsKey]):
+    """Diagnoser role: posterior over all conditions; explanation by likelihood ratios.
+
+    The posterior is kept for the findings it was computed from (the driver asks the
+    diagnoser and the history taker in turn); one answer more than last time only adds that
+    finding's weight, unless it is the parent of a known finding, whose weight then changes.
     """
 
     def __init__(self, engine: BayesEngine) -> None:
+        super().__init__(engine.kb.condition_names)
         self.engine = engine
-        self._key: tuple[object, ...] | None = None
-        self._log_joint: FloatArray | None = None
-        self._value: FloatArray | None = None
+        self.kb: KnowledgeBase = engine.kb
 
-    def get(self, view: ConsultationView) -> FloatArray:
+    def posterior_key(self, view: ConsultationView) -> FindingsKey:
         items = tuple((c, repr(v)) for c, v in view.findings.items())
         regions = tuple((c, tuple(v)) for c, v in view.regions.items() if c not in view.findings)
-        key = (view.age, view.sex, regions, items)
-        if key == self._key and self._value is not None:
-            return self._value
-        log_joint = self._extended(view, key)
-        if log_joint is None:
-            log_joint = self.engine.log_joint(
-                view.findings, view.age, view.sex, dict(regions) if regions else None
-            )
-        shifted = np.exp(log_joint - log_joint.max())
-        self._key, self._log_joint, self._value = key, log_joint, shifted / shifted.sum()
-        return self._value
+        return (view.age, view.sex, regions, items)
 
-    def _extended(self, view: ConsultationView, key: tuple[object, ...]) -> FloatArray | None:
+    def log_scores(
+        self, view: ConsultationView, last: tuple[FindingsKey, Posterior] | None
+    ) -> FloatArray:
+        extended = self._extended(view, last)
+        if extended is not None:
+            return extended
+        regions = {c: v for c, v in view.regions.items() if c not in view.findings}
+        return self.engine.log_joint(view.findings, view.age, view.sex, regions or None)
+
+    def _extended(
+        self, view: ConsultationView, last: tuple[FindingsKey, Posterior] | None
+    ) -> FloatArray | None:
         """The last log joint plus the one new finding, when that is all that changed."""
-        old = self._key
-        if old is None or self._log_joint is None or old[:3] != key[:3]:
+        if last is None:
+            return None
+        old, key = last[0], self.posterior_key(view)
+        if old[:3] != key[:3]:
             return None
         old_items, items = old[3], key[3]
         assert isinstance(old_items, tuple) and isinstance(items, tuple)
@@ -72,35 +79,7 @@ class _PosteriorCache:
             return None  # a parent's answer re-weighs its known children
         tables = self.engine.tables(view.age, view.sex)
         weight = self.engine.finding_loglik(code, view.findings[code], view.findings, tables)
-        return self._log_joint if weight is None else self._log_joint + weight
-
-
-class BayesDiagnoser:
-    """Diagnoser role: posterior over all conditions; explanation by likelihood ratios."""
-
-    def __init__(self, engine: BayesEngine) -> None:
-        self.engine = engine
-        self.kb: KnowledgeBase = engine.kb
-        self._cache = _PosteriorCache(engine)
-
-    def posterior(self, view: ConsultationView) -> FloatArray:
-        return self._cache.get(view)
-
-    def ranking(self, view: ConsultationView) -> list[tuple[str, float]]:
-        """Every condition with its posterior, most probable first."""
-        posterior = self.posterior(view)
-        order = np.argsort(-posterior, kind="stable")
-        names = self.kb.condition_names
-        return [
-            (names[i], p) for i, p in zip(order.tolist(), posterior[order].tolist(), strict=True)
-        ]
-
-    def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
-        # Values come straight from the engine (valid by construction): skip re-validation.
-        return [
-            RankedCondition.model_construct(name=name, probability=p)
-            for name, p in self.ranking(view)
-        ]
+        return last[1].log_scores if weight is None else last[1].log_scores + weight
 
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int = 5
@@ -194,7 +173,7 @@ class InformationGainHistoryTaker:
     def values(self, posterior: FloatArray, codes: list[str], tables: PatientTables) -> FloatArray:
         """The policy's criterion for each candidate."""
         return expected_gain(
-            self.engine,
+            self.engine.outcomes,
             posterior,
             codes,
             tables,
@@ -248,16 +227,7 @@ class InformationGainHistoryTaker:
 
     def _reason(self, code: str, posterior: FloatArray, gain: float) -> str:
         """Name the leading conditions a 'yes' favours and those it speaks against."""
-        ei = self.kb.evidence_index[code]
         top = np.argsort(-posterior, kind="stable")[:6]
-        p_yes = self.engine.p_present[top, ei]
+        p_yes = self.engine.p_present[top, self.kb.evidence_index[code]]
         names = self.kb.condition_names
-        favoured = [names[i] for i, p in zip(top, p_yes, strict=True) if p >= 0.2][:3]
-        against = [names[i] for i, p in zip(top, p_yes, strict=True) if p < 0.2][:3]
-        if favoured and against:
-            split = f"separates {', '.join(favoured)} from {', '.join(against)}"
-        elif favoured:
-            split = f"tells apart {', '.join(favoured)} by how often it occurs with each"
-        else:
-            split = f"would argue against {', '.join(against)}"
-        return f"It {split} (expected gain {gain:.2f} bits)."
+        return question_reason([names[i] for i in top], p_yes.tolist(), gain, 0.2, 3)

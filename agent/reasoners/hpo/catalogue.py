@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from agent.reasoners.hpo.phrasing import phrase_term_answer, term_question
-from agent.reasoners.hpo.review import (
+from retrieval.answers import InvalidAnswerError, parse_yes_no
+from retrieval.findings import FindingValue
+from retrieval.hpo_kb import HpoKnowledgeBase
+from retrieval.hpo_review import (
     is_multi_choice,
     normalize_choices,
     parse_choices,
     phrase_choices,
     question_text,
 )
-from retrieval.findings import FindingValue, InvalidAnswerError, parse_yes_no
-from retrieval.hpo_kb import HpoKnowledgeBase
 
 
 class HpoCatalogue:
     """Every phenotype term is a yes/no finding (``None``: don't know), except the review of
-    systems and the checklists (``agent.reasoners.hpo.review``), multi-choice questions over
+    systems and the checklists (``retrieval.hpo_review``), multi-choice questions over
     several terms.
 
     No rare disease is flagged urgent: the annotations carry no severity.

@@ -32,14 +32,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
+from agent.reasoners.arrays import FloatArray
 from agent.reasoners.hpo.similarity import ColumnMax, ResnikScorer, column_max
 from retrieval.hpo_kb import UNKNOWN_FREQUENCY, HpoKnowledgeBase, SparseMatrix
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int32]
-
 
 EFFECTS_KEPT = 256
 """Per-term score vectors kept (~100 kB each over ~12,000 diseases)."""
@@ -248,19 +244,3 @@ class LikelihoodScorer:
         start, end = self.presence.indptr[term], self.presence.indptr[term + 1]
         column[self.presence.indices[start:end]] = self.presence.data[start:end]
         return column
-
-
-def leading(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
-    """Indices of the ``k`` largest values, largest first (ties by index), without sorting
-    all ~12,000: ``argsort`` on every step of a consultation is a measurable cost."""
-    if k >= len(values):
-        return np.argsort(-values, kind="stable")
-    part = np.argpartition(-values, k - 1)[:k]
-    return part[np.lexsort((part, -values[part]))]
-
-
-def posterior(scores: FloatArray, temperature: float = 1.0) -> FloatArray:
-    """Softmax of the scores (uniform prior over diseases)."""
-    shifted = (scores - scores.max()) / temperature
-    weights = np.exp(shifted)
-    return np.asarray(weights / weights.sum(), dtype=np.float64)

@@ -1,6 +1,6 @@
 """The phenotype reasoner's history-taking role: ask about the HPO terms with the largest
 expected information gain under a patient who may not know — after the review of systems, a
-checklist of the ``CHECKLIST_SIZE`` best terms per question (``agent.reasoners.hpo.review``).
+checklist of the ``CHECKLIST_SIZE`` best terms per question (``retrieval.hpo_review``).
 
 A real record — or a real patient — answers "yes" to a feature the patient has only some of
 the time, "no" rarely, and "I don't know" most often; the engine takes "don't know" as no
@@ -23,11 +23,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from agent.reasoners.hpo.model import FloatArray, leading
+from agent.reasoners.arrays import BoolArray, FloatArray
+from agent.reasoners.explanation import question_reason
 from agent.reasoners.hpo.phrasing import term_question
-from agent.reasoners.hpo.review import (
+from agent.reasoners.hpo.roles import PhenotypeDiagnoser, split_findings
+from agent.reasoners.posterior import leading
+from agent.roles import ConsultationView, Question
+from retrieval.findings import FindingValue
+from retrieval.hpo_review import (
     CHECKLIST_TEXT,
     REVIEW_CODE,
     REVIEW_TEXT,
@@ -36,9 +40,6 @@ from agent.reasoners.hpo.review import (
     review_branches,
     review_choices,
 )
-from agent.reasoners.hpo.roles import PhenotypeDiagnoser, split_findings
-from agent.roles import ConsultationView, Question
-from retrieval.findings import FindingValue
 
 POOL = 1000
 """The gain is computed over this many leading diseases (with the calibrated posterior they
@@ -65,13 +66,8 @@ class AnswerModel:
     """r: chance that a feature the patient lacks is known to be absent ("no")."""
 
 
-def _entropy(joint: FloatArray, total: FloatArray) -> FloatArray:
-    q = joint / np.maximum(total, 1e-300)[None, :]
-    return np.asarray(-(q * np.log2(np.where(q > 0, q, 1.0))).sum(axis=0))
-
-
 class PhenotypeHistoryTaker:
-    """History-taking role: the review of systems first (``agent.reasoners.hpo.review``), then the
+    """History-taking role: the review of systems first (``retrieval.hpo_review``), then the
     HPO term with the largest expected gain, phrased from the term's name and definition."""
 
     def __init__(
@@ -98,7 +94,7 @@ class PhenotypeHistoryTaker:
         self._descendants = self.kb.ancestors.T.tocsr()
         self._presence_rows = self.scorer.presence.tocsr()
 
-    def _implied(self, findings: Mapping[str, FindingValue]) -> npt.NDArray[np.bool_]:
+    def _implied(self, findings: Mapping[str, FindingValue]) -> BoolArray:
         """Per term: whether its answer follows from the findings (an ancestor of a present
         term, or a descendant of an absent one — an unticked review branch included)."""
         present, absent = split_findings(self.kb, findings)
@@ -233,14 +229,7 @@ class PhenotypeHistoryTaker:
         )
 
     def _reason(self, term: int, leaders: Sequence[int], gain: float) -> str:
+        """Name the leading diseases a 'yes' favours and those it speaks against."""
         column = self.scorer.presence_column(term)
-        names = self.kb.disease_names
-        favoured = [names[d] for d in leaders if column[d] >= 0.3][:2]
-        against = [names[d] for d in leaders if column[d] < 0.3][:2]
-        if favoured and against:
-            split = f"separates {', '.join(favoured)} from {', '.join(against)}"
-        elif favoured:
-            split = f"is common in {', '.join(favoured)}"
-        else:
-            split = f"would point away from {', '.join(against)}"
-        return f"It {split} (expected gain {gain:.2f} bits)."
+        names = [self.kb.disease_names[d] for d in leaders]
+        return question_reason(names, [float(column[d]) for d in leaders], gain, 0.3, 2)

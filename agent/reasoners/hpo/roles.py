@@ -11,16 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.reasoners.hpo.model import FloatArray, LikelihoodScorer, leading, posterior
-from agent.reasoners.hpo.review import expand_findings, split_review
-from agent.roles import (
-    ConditionExplanation,
-    ConsultationView,
-    FindingEffect,
-    RankedCondition,
-)
+from agent.reasoners.arrays import FloatArray
+from agent.reasoners.explanation import empty_note, for_and_against
+from agent.reasoners.hpo.model import LikelihoodScorer
+from agent.reasoners.posterior import Posterior, PosteriorDiagnoser
+from agent.roles import ConditionExplanation, ConsultationView, FindingEffect, RankedCondition
 from retrieval.findings import FindingValue
 from retrieval.hpo_kb import UNKNOWN_FREQUENCY, HpoKnowledgeBase
+from retrieval.hpo_review import expand_findings, split_review
 
 HALLMARKS_SHOWN = 5
 
@@ -74,7 +72,11 @@ def split_view(kb: HpoKnowledgeBase, view: ConsultationView) -> PatientTerms:
     return PatientTerms(present, absent + denied, confirmed + ticked, unticked)
 
 
-class PhenotypeDiagnoser:
+FindingsKey = tuple[object, ...]
+"""The findings, sorted, and which of them were asked (a "yes" when asked weighs more)."""
+
+
+class PhenotypeDiagnoser(PosteriorDiagnoser[FindingsKey]):
     """Diagnoser role: every disease ranked by the likelihood model; explanations by term."""
 
     def __init__(
@@ -84,36 +86,23 @@ class PhenotypeDiagnoser:
         listed: int = LISTED,
         temperature: float = TEMPERATURE,
     ) -> None:
+        super().__init__(kb.disease_names)
         self.kb = kb
         self.listed = listed
         self.temperature = temperature
         self.scorer = scorer or LikelihoodScorer(kb)
-        self._key: tuple[object, ...] | None = None
-        self._posterior: FloatArray | None = None
 
-    def posterior(self, view: ConsultationView) -> FloatArray:
-        """Posterior over diseases, cached for the findings it was computed from."""
-        key = (
+    def posterior_key(self, view: ConsultationView) -> FindingsKey:
+        return (
             *sorted((c, tuple(v) if isinstance(v, list) else v) for c, v in view.findings.items()),
             ("asked", tuple(view.asked)),
         )
-        if key != self._key or self._posterior is None:
-            terms = split_view(self.kb, view)
-            scores = self.scorer.scores(
-                terms.present, terms.absent, terms.confirmed, terms.unticked
-            )
-            self._posterior = posterior(scores, self.temperature)
-            self._key = key
-        return self._posterior
 
-    def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
-        probabilities = self.posterior(view)
-        order = leading(probabilities, self.listed)
-        names = self.kb.disease_names
-        return [
-            RankedCondition.model_construct(name=names[i], probability=float(probabilities[i]))
-            for i in order
-        ]
+    def log_scores(
+        self, view: ConsultationView, last: tuple[FindingsKey, Posterior] | None
+    ) -> FloatArray:
+        terms = split_view(self.kb, view)
+        return self.scorer.scores(terms.present, terms.absent, terms.confirmed, terms.unticked)
 
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int = 5
@@ -132,26 +121,28 @@ class PhenotypeDiagnoser:
             d = self.kb.disease_by_name(ranked.name)
             if d is None:
                 continue
-            listed = [
-                FindingEffect(
-                    code=self.kb.term_ids[t],
-                    statement=f"{self.kb.term_names[t]}: {'yes' if yes else 'no'}",
-                    present=yes,
-                    weight=round(float(weights[d]), 3),
-                )
-                for t, yes, weights in effects
-                if abs(float(weights[d])) > 0.05
-            ]
-            listed.sort(key=lambda e: e.weight, reverse=True)
+            raised, lowered = for_and_against(
+                [
+                    FindingEffect(
+                        code=self.kb.term_ids[t],
+                        statement=f"{self.kb.term_names[t]}: {'yes' if yes else 'no'}",
+                        present=yes,
+                        weight=round(float(weights[d]), 3),
+                    )
+                    for t, yes, weights in effects
+                    if weights[d] != 0
+                ]
+            )
             result.append(
                 ConditionExplanation(
                     name=ranked.name,
                     probability=ranked.probability,
                     icd10="",
                     severity=0,
-                    raised_by=[e for e in listed if e.weight > 0][:5],
-                    lowered_by=[e for e in reversed(listed) if e.weight < 0][:5],
+                    raised_by=raised,
+                    lowered_by=lowered,
                     not_yet_asked=self.hallmarks(d, known),
+                    note=empty_note(view, ranked.name, raised or lowered),
                 )
             )
         return result

@@ -14,13 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
+from agent.reasoners.arrays import FloatArray, IntArray
 from retrieval.hpo_kb import HpoKnowledgeBase, SparseMatrix
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int32]
-
 
 DENSE_COLUMN = 2000
 """Columns with more entries than this (the root and the broad branches, ~100 of ~18,000) are

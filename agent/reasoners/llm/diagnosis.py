@@ -5,10 +5,10 @@ KB-free iCraft-MD loop. The answer is restricted to the benchmark's diagnoses by
 matching; names that match nothing are dropped, and an answer left with none is invalid (it is
 re-asked like any schema error). :class:`LLMDiagnoser` puts it behind the ``Diagnoser``
 protocol: the engine's posterior is context in hybrid mode and the fallback in every mode;
-explanations (likelihood ratios) come from the engine. The model's rationale rides on the
-returned ranking (:class:`RankingWithRationale`, still a list of ranked conditions, so the
-protocol is unchanged and nothing per-consultation is kept on the shared diagnoser); the graph
-copies it into the trace and the final report.
+explanations (likelihood ratios) come from the engine. The model's rationale comes with the
+ranking as a typed field (:meth:`LLMDiagnoser.diagnosis` returns an ``agent.roles.Diagnosis``;
+nothing per-consultation is kept on the shared diagnoser); the graph copies it into the trace
+and the final report.
 
 Probabilities: a model's ranking carries an order, not probabilities. The DDXPlus diagnoser
 keeps the model's order and gives the ranks the engine's sorted posterior values, so the
@@ -19,7 +19,7 @@ diagnosis would otherwise claim 100 % and end the consultation before any questi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
@@ -32,7 +32,13 @@ from agent.reasoners.llm import prompts
 from agent.reasoners.llm.knn import SolvedCasePool, examples_text
 from agent.reasoners.llm.render import findings_text, patient_line, ranking_text
 from agent.reasoners.llm.retrieval import evidence_for
-from agent.roles import ConditionExplanation, ConsultationView, Diagnoser, RankedCondition
+from agent.roles import (
+    ConditionExplanation,
+    ConsultationView,
+    Diagnoser,
+    Diagnosis,
+    RankedCondition,
+)
 from agent.settings import Strategy
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.fuzzy import restrict
@@ -51,14 +57,6 @@ class LLMDifferential:
     rationale: str
     deferred: bool = False
     """Hybrid mode: the model kept the engine's ranking."""
-
-
-class RankingWithRationale(list[RankedCondition]):
-    """A ranked differential that also carries the model's rationale for the clinician."""
-
-    def __init__(self, ranked: Iterable[RankedCondition], rationale: str) -> None:
-        super().__init__(ranked)
-        self.rationale = rationale
 
 
 def llm_differential(
@@ -181,6 +179,11 @@ class LLMDiagnoser:
         self.shortlist = shortlist
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
+        return self.diagnosis(view).ranked
+
+    def diagnosis(self, view: ConsultationView) -> Diagnosis:
+        """The model's differential and its rationale (the engine's, without a rationale,
+        when the model's answer is unusable or it defers to the engine)."""
         engine_ranked = self.engine.diagnose(view)
         engine_pairs = [(r.name, r.probability) for r in engine_ranked]
         assert self.catalogue is not None
@@ -212,11 +215,11 @@ class LLMDiagnoser:
         except LLMError as exc:
             log.warning("diagnoser: %s; using the engine's differential for this step", exc)
             self.client.count_fallback()
-            return engine_ranked
+            return Diagnosis(ranked=engine_ranked)
         if answer.deferred:
-            return engine_ranked
+            return Diagnosis(ranked=engine_ranked)
         ranked = rank_probabilities(answer.names, [n for n, _ in engine_pairs], engine_pairs)
-        return RankingWithRationale(ranked, answer.rationale.strip())
+        return Diagnosis(ranked=ranked, rationale=answer.rationale.strip())
 
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int

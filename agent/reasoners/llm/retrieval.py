@@ -21,7 +21,7 @@ from agent.reasoners.llm import prompts
 from agent.reasoners.llm.render import findings_lines
 from agent.roles import Passage
 from retrieval.knowledge_retriever import KnowledgeRetriever
-from retrieval.passages import PassageSource, RetrievalQuery
+from retrieval.passages import RetrievalQuery
 
 log = logging.getLogger(__name__)
 
@@ -109,44 +109,3 @@ def evidence_for(
         summariser.count_fallback()
         return cited
     return f"{summary.strip()}\n\nSources:\n{cited}" if summary.strip() else cited
-
-
-class CaseKnowledge:
-    """One free-text case's retrieval (iCraft-MD): about its fixed candidates (multiple
-    choice) or the last differential's leaders (the opening complaint's text before there is
-    one); each set of leaders is looked up once, and the ids of what the diagnoser read are
-    kept for the case's result. ``source`` None: no retrieval, empty texts."""
-
-    def __init__(
-        self,
-        source: PassageSource | None,
-        summariser: LLMClient | None,
-        candidates: Sequence[str] | None,
-        opening: str,
-    ) -> None:
-        self.source = source
-        self.summariser = summariser
-        self.candidates = list(candidates or [])
-        self.opening = opening
-        self.read: list[str] = []
-        self._found: dict[tuple[str, ...], list[Passage]] = {}
-
-    def passages(self, names: Sequence[str]) -> tuple[list[str], list[Passage]]:
-        leaders = self.candidates or list(names[:3])
-        if self.source is None:
-            return leaders, []
-        key = tuple(leaders)
-        if key not in self._found:
-            query = RetrievalQuery(leaders=leaders, text=self.opening)
-            self._found[key] = self.source.retrieve(query)
-        return leaders, self._found[key]
-
-    def excerpts(self, names: Sequence[str]) -> str:
-        """What the doctor reads while taking the history."""
-        return excerpts(self.passages(names)[1])
-
-    def evidence(self, names: Sequence[str]) -> str:
-        """What the diagnoser reads (a summary first when a summariser is set)."""
-        leaders, passages = self.passages(names)
-        self.read += [p.doc_id for p in passages if p.doc_id not in self.read]
-        return evidence_for(passages, leaders, self.summariser)

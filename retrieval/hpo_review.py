@@ -1,4 +1,7 @@
-"""The multi-choice questions of the phenotype reasoner: the review of systems, and checklists.
+"""The multi-choice questions about HPO phenotypes: the review of systems, and checklists.
+
+Knowledge (how such a question is coded, phrased, and read back), below the phenotype reasoner
+that asks them (``agent.reasoners.hpo``) and the simulated patient that answers them.
 
 A consultation that opens with a couple of phenotype terms leaves thousands of diseases
 plausible, and single-term yes/no questions find the patient's other features slowly. A
@@ -21,7 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from retrieval.findings import FindingValue, InvalidAnswerError, parse_yes_no
+from retrieval.answers import InvalidAnswerError, parse_yes_no
+from retrieval.findings import FindingValue
 from retrieval.hpo_kb import PHENOTYPIC_ABNORMALITY, HpoKnowledgeBase
 
 REVIEW_CODE = PHENOTYPIC_ABNORMALITY
