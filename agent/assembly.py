@@ -23,7 +23,10 @@ from agent.settings import DdxSettings
 
 if TYPE_CHECKING:
     from agent.context import ConsultContext
+    from agent.llm.client import LLMClient
     from agent.llm.factory import RoleClients
+    from agent.reasoners.llm.case_knowledge import CaseKnowledge
+    from agent.reasoners.llm.free_text import FreeTextDiagnoser
     from agent.roles import Retriever
     from retrieval.ddxplus_kb import KnowledgeBase
     from retrieval.hpo_kb import HpoKnowledgeBase
@@ -98,15 +101,15 @@ def assemble(
     when the caller already made them (``ddx chat`` parses the first message with the
     doctor's). Raises SettingsError (or another DdxError) for what cannot be honoured."""
     from agent.llm.factory import role_clients
-    from retrieval.hpo_kb import HpoKnowledgeBase
+    from retrieval.ddxplus_kb import KnowledgeBase  # not the HPO one: it loads scipy
 
     settings = settings or engine_settings()
     options = options or ConsultOptions()
     clients = clients if clients is not None else role_clients(settings, cache=options.cache)
-    if isinstance(kb, HpoKnowledgeBase):
-        context = _hpo_context(settings, kb, options, clients, warn)
-    else:
+    if isinstance(kb, KnowledgeBase):
         context = _ddxplus_context(settings, kb, options, clients, warn)
+    else:
+        context = _hpo_context(settings, kb, options, clients, warn)
     label = _label(settings, clients, options, retrieving=context.retriever is not None)
     return Assembly(context=context, clients=clients, label=label)
 
@@ -169,6 +172,16 @@ def _hpo_context(
     if clients.all():
         clients.check()
     return llm_context(context, clients, strategy=settings.strategy, summarise=options.summarise)
+
+
+def free_text_case(
+    doctor: LLMClient, diagnoser: FreeTextDiagnoser, knowledge: CaseKnowledge | None
+) -> ConsultContext[None]:
+    """The context of one free-text case (iCraft-MD): its LLM doctor, its diagnoser (the
+    case's options), and its retrieval (``passage_source``), built per case."""
+    from agent.reasoners.llm.context import free_text_context
+
+    return free_text_context(doctor=doctor, diagnoser=diagnoser, knowledge=knowledge)
 
 
 def refuse_unsupported(

@@ -33,6 +33,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.assembly import free_text_case
 from agent.consult.graph import ConsultGraph
 from agent.consult.session import ConsultationSession, batch_graph
 from agent.errors import DataFormatError
@@ -41,7 +42,7 @@ from agent.llm.schemas import Verdict
 from agent.llm.structured import ask_or_none
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.case_knowledge import CaseKnowledge
-from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
+from agent.reasoners.llm.free_text import FreeTextDiagnoser
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.settings import Strategy
 from agent.state import CaseIntake
@@ -185,7 +186,7 @@ def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
             case_id=case.case_id,
             knowledge=knowledge,
         )
-        context = free_text_context(doctor=setup.doctor, diagnoser=diagnoser, knowledge=knowledge)
+        context = free_text_case(setup.doctor, diagnoser, knowledge)
         intake = CaseIntake(
             findings={OPENING: case.opening},
             max_questions=setup.questions,

@@ -26,7 +26,13 @@ from retrieval.hpo_kb import HpoKnowledgeBase
 from retrieval.index import BuildSettings, build_index
 
 ROOT = Path(__file__).parents[1]
-BUILDERS = {"embedded_context", "hpo_context", "llm_context", "ConsultContext"}
+BUILDERS = {
+    "embedded_context",
+    "hpo_context",
+    "llm_context",
+    "free_text_context",
+    "ConsultContext",
+}
 """The building blocks of a context; only the assembly (and their own modules) call them."""
 ALLOWED = {
     "agent/assembly.py",

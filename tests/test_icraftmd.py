@@ -232,9 +232,10 @@ def test_a_free_text_case_is_the_graphs_consultation_as_a_person_would_hold_it()
     # consultation: same questions, answers, rounds and differential.
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from agent.assembly import free_text_case
     from agent.consult.graph import compile_graph
     from agent.consult.session import Answer, ConsultationSession
-    from agent.reasoners.llm.free_text import FreeTextDiagnoser, free_text_context
+    from agent.reasoners.llm.free_text import FreeTextDiagnoser
     from agent.state import CaseIntake
     from agent.trace import RefinementRound
     from retrieval.free_text_findings import OPENING
@@ -247,7 +248,7 @@ def test_a_free_text_case_is_the_graphs_consultation_as_a_person_would_hold_it()
     client = setup.doctor
     options = list(case.options.values())
     diagnoser = FreeTextDiagnoser(client, candidates=options, case_id=case.case_id)
-    context = free_text_context(doctor=client, diagnoser=diagnoser)
+    context = free_text_case(client, diagnoser, None)
     session = ConsultationSession(compile_graph(InMemorySaver()), context)
     patient = FactsPatient(client, case.facts, hidden=options)
     intake = CaseIntake(findings={OPENING: case.opening}, max_questions=4, refinement_rounds=2)

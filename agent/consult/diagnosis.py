@@ -29,6 +29,7 @@ def view_of(state: ConsultState) -> ConsultationView:
         differential=state["differential"].pairs if "differential" in state else [],
         max_questions=state.get("max_questions", 0),
         regions=state.get("regions", {}),
+        passages=state.get("passages", []),
         round=state.get("round", 1),
         previous=state.get("previous", []),
         summary=state.get("summary", ""),

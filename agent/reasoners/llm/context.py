@@ -14,9 +14,17 @@ from typing import Any
 
 from agent.context import ConsultContext
 from agent.errors import SettingsError
+from agent.llm.client import LLMClient
 from agent.llm.factory import RoleClients
 from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.llm.case_knowledge import CaseKnowledge
 from agent.reasoners.llm.diagnosis import LLMDiagnoser
+from agent.reasoners.llm.free_text import (
+    FreeTextCatalogue,
+    FreeTextDiagnoser,
+    FreeTextHistoryTaker,
+    ProfileSummariser,
+)
 from agent.reasoners.llm.history import LLMHistoryTaker
 from agent.reasoners.llm.knn import SolvedCasePool
 from agent.retriever import ViewRetriever
@@ -109,3 +117,25 @@ def _with_llm_queries(retriever: Retriever | None, clients: RoleClients) -> Retr
 
     source = LLMQueryRetriever(clients.doctor, retriever.source)
     return dataclasses.replace(retriever, source=source)
+
+
+def free_text_context(
+    *,
+    doctor: LLMClient,
+    diagnoser: FreeTextDiagnoser,
+    knowledge: CaseKnowledge | None = None,
+) -> ConsultContext[None]:
+    """One free-text case's context: the LLM doctor, the case's diagnoser, the profile
+    rewritten by the doctor's model, diagnoses at round ends, no confidence stop (the
+    ranking has no probabilities)."""
+    return ConsultContext(
+        kb=None,
+        history_taker=FreeTextHistoryTaker(doctor, knowledge),
+        diagnoser=diagnoser,
+        findings_catalogue=FreeTextCatalogue(),
+        diagnose_each_answer=False,
+        diagnosis_at="round end",
+        confidence_stop=False,
+        summariser=ProfileSummariser(doctor),
+        explain_top_k=0,
+    )

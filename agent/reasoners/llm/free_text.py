@@ -9,7 +9,8 @@ doctor stops (or the budget is spent). What the roles read of the consultation i
 :func:`known_text`: the working profile (the opening statement until it is first rewritten)
 followed by the exchanges since.
 
-The roles of one case are built for that case (:func:`free_text_context`): its options, its
+The roles of one case are built for that case (``free_text_context`` in
+``agent.reasoners.llm.context``, through ``agent.assembly.free_text_case``): its options, its
 id (a few-shot pool never offers the case itself) and the failure of its last diagnosis, which
 the benchmark reports rather than hides.
 """
@@ -20,7 +21,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.context import ConsultContext
 from agent.llm.base import LLMError, LLMUnavailableError
 from agent.llm.client import LLMClient
 from agent.llm.schemas import Summary
@@ -203,25 +203,3 @@ class FreeTextDiagnoser:
         self, view: ConsultationView, differential: Any, top_k: int
     ) -> list[ConditionExplanation]:
         return []  # no likelihoods to explain by: the rationale is the explanation
-
-
-def free_text_context(
-    *,
-    doctor: LLMClient,
-    diagnoser: FreeTextDiagnoser,
-    knowledge: CaseKnowledge | None = None,
-) -> ConsultContext[None]:
-    """One free-text case's context: the LLM doctor, the case's diagnoser, the profile
-    rewritten by the doctor's model, diagnoses at round ends, no confidence stop (the
-    ranking has no probabilities)."""
-    return ConsultContext(
-        kb=None,
-        history_taker=FreeTextHistoryTaker(doctor, knowledge),
-        diagnoser=diagnoser,
-        findings_catalogue=FreeTextCatalogue(),
-        diagnose_each_answer=False,
-        diagnosis_at="round end",
-        confidence_stop=False,
-        summariser=ProfileSummariser(doctor),
-        explain_top_k=0,
-    )
