@@ -39,9 +39,6 @@ ALLOWED = {
     "agent/context.py",
     "agent/reasoners/hpo/context.py",
     "agent/reasoners/llm/context.py",
-    # the free-text reasoner's building block (iCraft-MD); its caller in eval/ does not go
-    # through the assembly yet (see the issue-13 report)
-    "agent/reasoners/llm/free_text.py",
     # parameter sweeps over the engine's internals (question policy, list gain) for choosing
     # the shipped settings on the train split; not a consultation any user runs
     "eval/ddxplus_tuning.py",

@@ -34,7 +34,6 @@ def view_of(state: ConsultState) -> ConsultationView:
         previous=state.get("previous", []),
         summary=state.get("summary", ""),
         summary_covers=state.get("summary_covers", 0),
-        passages=state.get("passages", []),
     )
 
 
