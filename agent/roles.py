@@ -39,17 +39,6 @@ __all__ = [
     "Retriever",
 ]
 
-StopReason = Literal[
-    "question budget reached",
-    "confident",
-    "no informative question left",
-    "finished on request",
-    "doctor stopped",
-    "doctor gave no valid question",
-]
-"""Why a consultation stopped asking (the report's ``stop_reason``); the rules that give them
-are ``agent.consult.policy``'s."""
-
 
 @dataclass(frozen=True)
 class ConsultationView:

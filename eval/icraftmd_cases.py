@@ -34,7 +34,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.assembly import free_text_case
-from agent.consult.graph import ConsultGraph
 from agent.consult.session import ConsultationSession, batch_graph
 from agent.errors import DataFormatError
 from agent.llm.client import LLMClient, case_meter

@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from retrieval.fuzzy import name_key
+
 Match = Callable[[str, str], bool]
 """A rule deciding whether a predicted condition name and a reference name are the same."""
 
@@ -45,9 +47,7 @@ def normalised_match(predicted: str, reference: str) -> bool:
     For names from different sources ("Possible NSTEMI / STEMI" vs "possible nstemi/stemi"),
     where an exact comparison would count spelling differences as wrong diagnoses.
     """
-    from retrieval.hpo_ontology import normalise_name  # the one rule (scipy loads only here)
-
-    return normalise_name(predicted) == normalise_name(reference)
+    return name_key(predicted) == name_key(reference)
 
 
 def _check_ranks(ranks: Sequence[int]) -> None:
