@@ -84,7 +84,10 @@ class OpenAIChat:
 
     def complete(self, request: ChatRequest) -> str:
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline),
+            # the deadline never takes away the first retry: on a loaded machine one slow
+            # attempt alone may outlast it, and a hung server is still given up after two
+            stop=stop_after_attempt(self.attempts)
+            | (stop_after_delay(self.deadline) & stop_after_attempt(2)),
             wait=wait_exponential(multiplier=self.backoff, max=8.0),
             retry=retry_if_exception_type(_TransientError),
             reraise=False,
