@@ -1,4 +1,6 @@
-# One virtual environment, made on first use; every target below goes through it.
+# One virtual environment, made on first use; every target below goes through it. It holds every
+# optional extra (pyproject.toml: retrieval, llm, plots, finetune, ui) and the dev tools, so that
+# `make run` and `make test` each do all their set-up.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

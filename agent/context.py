@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic
+from typing import TYPE_CHECKING, Generic, Literal
 
 from typing_extensions import TypeVar
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
 from agent.report import DifferentialLister, DoctorFinder
-from agent.roles import Diagnoser, HistoryTaker, Retriever
+from agent.roles import Diagnoser, HistoryTaker, Retriever, Summariser
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.findings import FindingValue
 
@@ -46,6 +46,14 @@ class ConsultContext(Generic[KnowledgeT]):
     diagnose_each_answer: bool = True
     """Update the differential after every answer (cheap for the embedded engine); an LLM
     diagnoser sets False and the driver diagnoses only before retrieval and at the end."""
+    diagnosis_at: Literal["each answer", "round end"] = "each answer"
+    """When the driver diagnoses: after every answer, or only at each refinement round's end
+    (a free-text LLM consultation: MEDDxAgent's diagnose-after-the-history)."""
+    confidence_stop: bool = True
+    """Whether the leader's probability may end the questioning (False when the diagnoser
+    ranks without probabilities, as an LLM over free text does)."""
+    summariser: Summariser | None = None
+    """Rewrites the working profile at each round's end when there are several rounds."""
     urgent_threshold: float = DEFAULT_URGENT_THRESHOLD
     """A severity-1/2 condition at or above this probability is flagged as urgent (the fitted
     model carries the threshold chosen for it on the train/validate samples)."""

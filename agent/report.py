@@ -1,15 +1,24 @@
-"""The final report of a consultation: what every front end shows at the end, and its
-Markdown form (the terminal, the app's download; ``agent.report_html`` prints it as HTML)."""
+"""The final report of a consultation: what every front end shows at the end, built from the
+typed trace (``agent.trace``), and its Markdown form (the terminal, the app's download;
+``agent.report_html`` prints it as HTML)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from agent.catalogue import FindingCatalogue
 from agent.roles import ConditionExplanation, ConsultationView, Passage, RankedCondition
+from agent.trace import (
+    AnswerGiven,
+    DifferentialMoved,
+    DifferentialSnapshot,
+    QuestionAsked,
+    TraceEntry,
+)
+from retrieval.doctors.rankers import RankedDoctor
 from retrieval.findings import FindingValue
 
 DISCLAIMER = (
@@ -18,36 +27,63 @@ DISCLAIMER = (
 )
 
 
-class TranscriptEntry(BaseModel):
-    code: str
+class TranscriptTurn(BaseModel):
+    """One question and the patient's answer, in plain words (what a case result keeps)."""
+
+    code: str = Field(description="Evidence code asked, e.g. 'E_91'.")
     question: str
-    answer: str
+    answer: str = Field(description="The answer in plain English.")
+    present: bool | None = Field(description="Whether the answer says the evidence is there.")
+
+
+class TranscriptEntry(TranscriptTurn):
+    """A turn of the report's transcript: also the answer's value and why it was asked."""
+
     value: FindingValue
-    present: bool | None
     reason: str = Field(default="", description="Why the question was asked (the trace's).")
 
 
-class DifferentialSnapshot(BaseModel):
-    """The differential after a number of answers (top 10), for curves and replays."""
+def transcript_from(
+    trace: Sequence[TraceEntry], question_text: Callable[[str], str]
+) -> list[TranscriptEntry]:
+    """Each answer of the trace with its question and the reason the question was asked."""
+    reasons = {e.code: e.reason for e in trace if isinstance(e, QuestionAsked)}
+    return [
+        TranscriptEntry(
+            code=e.code,
+            question=question_text(e.code),
+            answer=e.text,
+            value=e.value,
+            present=e.present,
+            reason=reasons.get(e.code, ""),
+        )
+        for e in trace
+        if isinstance(e, AnswerGiven)
+    ]
 
-    questions: int
-    top: list[tuple[str, float]]
+
+def history_from(trace: Sequence[TraceEntry]) -> list[DifferentialSnapshot]:
+    """The differential after each diagnosis of the trace (top 10)."""
+    return [
+        DifferentialSnapshot(questions=e.questions, top=e.top)
+        for e in trace
+        if isinstance(e, DifferentialMoved)
+    ]
 
 
-class RecommendedDoctor(BaseModel):
-    """A doctor suggested for the leading diagnosis, with the criteria their profile shows."""
-
-    doctor_id: str
-    headline: str
-    score: float
-    criteria_met: list[str] = Field(default_factory=list)
-    evidence: list[str] = Field(default_factory=list, description="'criterion: profile text'.")
+def rationale_from(trace: Sequence[TraceEntry]) -> str:
+    """The rationale of the last diagnosis: the reasoning behind the final differential (empty
+    when the last diagnoser gave none, e.g. the engine's fallback after a bad model answer)."""
+    for entry in reversed(trace):
+        if isinstance(entry, DifferentialMoved):
+            return entry.rationale
+    return ""
 
 
 class DoctorFinder(Protocol):
     """Recommends doctors for a condition (``retrieval.doctors.recommend.DoctorRecommender``)."""
 
-    def recommend_for(self, condition: str, top: int = ...) -> list[RecommendedDoctor]: ...
+    def recommend_for(self, condition: str, top: int = ...) -> list[RankedDoctor]: ...
 
 
 class ListedCondition(BaseModel):
@@ -96,7 +132,7 @@ class FinalReport(BaseModel):
         "engine has no list model, e.g. the structural model).",
     )
     doctors_for: str = Field(default="", description="The diagnosis the doctors are for.")
-    doctors: list[RecommendedDoctor] = Field(
+    doctors: list[RankedDoctor] = Field(
         default_factory=list, description="Empty unless a doctor directory is configured."
     )
     disclaimer: str = DISCLAIMER
@@ -156,6 +192,9 @@ def to_markdown(
         lines += [f"- Against: {e.statement}" for e in exp.lowered_by]
         if exp.not_yet_asked:
             lines.append("- Not yet asked: " + "; ".join(exp.not_yet_asked))
+        cited = [f"[{p.doc_id}]" for p in report.passages if p.about == exp.name]
+        if cited:
+            lines.append("- Sources: " + ", ".join(cited))
         lines.append("")
     lines += _transcript(report)
     if report.passages:

@@ -8,11 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from retrieval.findings import FindingValue
+from retrieval.passages import Passage
+
+StopReason = Literal[
+    "question budget reached",
+    "confident",
+    "no informative question left",
+    "finished on request",
+    "doctor stopped",
+    "doctor gave no valid question",
+]
+"""Why a consultation stopped asking (the report's ``stop_reason``; the stop rules themselves
+are :mod:`agent.consult.policy`'s)."""
+
+
+__all__ = [
+    "ConditionExplanation",
+    "ConsultationView",
+    "Diagnoser",
+    "FindingEffect",
+    "HistoryTaker",
+    "Passage",
+    "Question",
+    "RankedCondition",
+    "Retriever",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +53,16 @@ class ConsultationView:
     regions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Multi-choice evidences known only as "one or more of these values" (the patient named a
     region: "my chest hurts"), until the question is asked and answered exactly."""
+    passages: Sequence[Passage] = ()
+    """The knowledge retrieved so far in this consultation (an LLM diagnoser reads it)."""
+    round: int = 1
+    """The refinement round under way (1 unless the consultation runs several)."""
+    previous: Sequence[tuple[str, float]] = ()
+    """The differential at the end of the previous round: what a refinement feeds back."""
+    summary: str = ""
+    """The working profile rewritten at the last round's end ("" before): free-text roles
+    read it instead of the first ``summary_covers`` answers."""
+    summary_covers: int = 0
 
     @property
     def questions_asked(self) -> int:
@@ -103,23 +138,28 @@ class ConditionExplanation(BaseModel):
     note: str = Field(default="", description="Why no finding is listed, when none is.")
 
 
-class Passage(BaseModel):
-    """A retrieved piece of knowledge with its citation."""
+class StopAsking(BaseModel):
+    """A history taker's own reason to end the questioning (an LLM doctor who stops, or whose
+    answers never fit), where None would say only that nothing informative is left."""
 
     model_config = ConfigDict(frozen=True)
 
-    doc_id: str
-    title: str
-    text: str
-    source: str
-    score: float
+    reason: StopReason
 
 
 @runtime_checkable
 class HistoryTaker(Protocol):
     """Chooses the next question, or None when nothing left is worth asking."""
 
-    def next_question(self, view: ConsultationView) -> Question | None: ...
+    def next_question(self, view: ConsultationView) -> Question | StopAsking | None: ...
+
+
+@runtime_checkable
+class Summariser(Protocol):
+    """Rewrites the working profile at a refinement round's end (MEDDxAgent): the new summary,
+    or None to keep the old one and the answers after it."""
+
+    def summarise(self, view: ConsultationView) -> str | None: ...
 
 
 @runtime_checkable
@@ -131,6 +171,23 @@ class Diagnoser(Protocol):
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int
     ) -> list[ConditionExplanation]: ...
+
+
+class Diagnosis(BaseModel):
+    """A ranked differential with the diagnoser's reasoning behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ranked: list[RankedCondition]
+    rationale: str = Field(default="", description="Empty when the diagnoser gives none.")
+
+
+@runtime_checkable
+class ReasoningDiagnoser(Diagnoser, Protocol):
+    """A diagnoser that also says why (an LLM diagnoser): the graph keeps its rationale in the
+    trace and the final report."""
+
+    def diagnosis(self, view: ConsultationView) -> Diagnosis: ...
 
 
 @runtime_checkable

@@ -23,6 +23,14 @@ Strategy = Literal["standard", "cot", "fewshot-knn", "hybrid"]
 """The LLM diagnosis strategies (agent/reasoners/llm/diagnosis.py)."""
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
+MAX_CONSECUTIVE_FAILURES = 5
+"""A batch run stops after this many cases failed in a row: a broken backend or setup fails
+every case the same way, and trying hundreds more only hides the cause."""
+LLM_TIMEOUT_SECONDS = 30.0
+"""Seconds one LLM request may take: long enough for 512 tokens from a local server. With its
+retries a call gives up after twice this (a hung server is reported within a minute, not after
+attempts × timeout = 4 minutes)."""
+
 
 class DdxSettings(BaseSettings):
     """Settings shared by every command. Environment variables use the prefix ``DDX_``."""
@@ -61,8 +69,21 @@ class DdxSettings(BaseSettings):
     strategy: Strategy = Field(
         default="standard", description="LLM diagnosis strategy (DDX_STRATEGY)."
     )
-    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM call.")
-    llm_attempts: int = Field(default=4, ge=1, le=20, description="Tries on timeouts/5xx.")
+    llm_timeout: float = Field(
+        default=LLM_TIMEOUT_SECONDS,
+        gt=0,
+        description="Seconds per LLM request (DDX_LLM_TIMEOUT); a call and its retries give up "
+        "after twice this.",
+    )
+    llm_attempts: int = Field(
+        default=4, ge=1, le=20, description="Tries on timeouts, dropped connections, 429 and 5xx."
+    )
+    max_consecutive_failures: int = Field(
+        default=MAX_CONSECUTIVE_FAILURES,
+        ge=1,
+        description="A batch run stops after this many cases failed in a row "
+        "(DDX_MAX_CONSECUTIVE_FAILURES).",
+    )
     llm_format_retries: int = Field(
         default=2, ge=0, le=10, description="Re-asks after an answer that misses its schema."
     )

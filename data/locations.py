@@ -6,6 +6,7 @@ The data directory comes from ``--data-dir``, then ``DDX_DATA_DIR``, then ``./da
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from agent.errors import DdxError, MissingDataError
@@ -41,8 +42,9 @@ def require_existing(path: Path, what: str) -> Path:
 
 
 def ensure_folder(path: Path, what: str) -> Path:
-    """Create ``path`` (and its parents) before any work is done, so that a folder that cannot
-    be written is one clear message up front rather than a traceback after the work.
+    """Create ``path`` (and its parents) and check a file can be written in it, before any work
+    is done, so that a folder that cannot be written (a read-only file system, no permission)
+    is one clear message up front rather than a traceback after the work.
 
     ``what`` names the folder for the message, e.g. "output folder" or "state folder".
     """
@@ -50,4 +52,9 @@ def ensure_folder(path: Path, what: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DdxError(f"Cannot create the {what} {path}: {exc.strerror or exc}.") from None
+    try:  # existing folders too: mkdir(exist_ok=True) succeeds on a read-only file system
+        with tempfile.TemporaryFile(dir=path, prefix=".ddx-write-check-"):
+            pass
+    except OSError as exc:
+        raise DdxError(f"Cannot write to the {what} {path}: {exc.strerror or exc}.") from None
     return path

@@ -10,20 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.context import ConsultContext
 from agent.errors import DdxError
+from agent.executor import select_cases
+from agent.files import file_sha256
+from agent.llm.base import LLMUnavailableError
 from agent.reasoners.ddxplus.shipped import describe_model
+from agent.reasoners.llm.ddxplus_roles import PatientFactory
 from data.locations import require_existing
-from eval.ddxplus_cases import DdxPlusCaseRunner, PatientFactory
+from eval.ddxplus_cases import DdxPlusCaseRunner
 from eval.metrics import summarize
 from eval.run_folder import (
     BenchOutcome,
+    Execution,
     RunRequest,
-    file_sha256,
     finish_run,
     run_in_folder,
-    select_cases,
 )
 from eval.schema import CaseResult, RunConfig, RunSummary
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -36,16 +40,13 @@ class DdxPlusRequest(RunRequest):
     patients: Path
     model_path: Path | None = None
     """None: the shipped model; Path("structural"); or a model file from `ddx kb fit`."""
-    llm: LLMRoles | None = None
-    """LLM roles (issue 3): who plays them, recorded in run.json; None: the engine only."""
-
-
-@dataclass(frozen=True)
-class LLMRoles:
-    label: str
-    """'doctor=…; diagnoser=…; patient=…; strategy=…': recorded so a resume cannot mix."""
-    context: Callable[[KnowledgeBase, Path | None], ConsultContext]
-    patient: PatientFactory
+    context: ConsultContext[Any] | None = None
+    """The consultation's context from ``agent.assembly.assemble`` (LLM roles, retrieval,
+    doctors); None: the embedded engine over ``model_path``, assembled the same way."""
+    label: str = "kb"
+    """What runs besides the engine ('doctor=…; diagnoser=…; …; retrieval=…', the assembly's
+    label): recorded in run.json so a resume cannot mix."""
+    patient_factory: PatientFactory = SimulatedPatient
 
 
 DdxPlusOutcome = BenchOutcome[RunSummary]
@@ -74,7 +75,7 @@ def run_ddxplus(
         seed=request.seed,
         confidence_threshold=request.confidence_threshold,
         model=describe_model(kb, request.model_path),
-        llm=request.llm.label if request.llm else "kb",
+        llm=request.label,
     )
     # Build the runner (engine, model file, graph) before touching the run folder: a setup
     # mistake such as a mistyped --model must not leave a run.json behind.
@@ -85,8 +86,8 @@ def run_ddxplus(
         full_profile=request.full_profile,
         confidence_threshold=request.confidence_threshold,
         model_path=request.model_path,
-        context=request.llm.context(kb, request.model_path) if request.llm else None,
-        patient_factory=request.llm.patient if request.llm else SimulatedPatient,
+        context=request.context,
+        patient_factory=request.patient_factory,
     )
 
     run = run_in_folder(
@@ -96,9 +97,13 @@ def run_ddxplus(
         [record.case_id for record in selected],
         CaseResult,
         lambda case: case.case_id,
-        workers=request.workers,
-        description="DDXPlus",
-        warn=warn,
+        Execution(
+            workers=request.workers,
+            description="DDXPlus",
+            max_consecutive_failures=request.max_consecutive_failures,
+            fatal=(LLMUnavailableError,),
+        ),
+        warn,
     )
     summary = summarize(
         run.cases,

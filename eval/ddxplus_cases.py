@@ -7,13 +7,14 @@ As in DDXPlus and MEDDxAgent, a consultation starts from age, sex and the initia
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from agent.consult.session import ConsultationSession, batch_session
 from agent.context import ConsultContext
+from agent.reasoners.llm.ddxplus_roles import PatientFactory
 from agent.report import FinalReport
 from agent.roles import ConsultationView
-from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.schema import CaseResult, steps_of, transcript_of
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -23,8 +24,7 @@ from simulator.records import PatientRecord
 MIN_LISTED_PROBABILITY = 1e-4
 MIN_LISTED_WEIGHT = 0.01
 
-PatientFactory = Callable[[KnowledgeBase, PatientRecord], SimulatedPatient]
-"""Builds the patient of one record: the structured simulator, or an LLM playing it."""
+__all__ = ["DdxPlusCaseRunner", "PatientFactory", "run_case"]
 
 
 def run_case(
@@ -94,7 +94,7 @@ def _list_weights(
 
 
 class DdxPlusCaseRunner:
-    """Per-worker runner: one compiled graph with an in-memory checkpointer, the engine loaded
+    """Per-worker runner: one compiled graph (``batch_session``), the engine loaded
     once, cases run one after another (threads are forgotten when they finish)."""
 
     def __init__(
@@ -109,14 +109,18 @@ class DdxPlusCaseRunner:
         context: ConsultContext | None = None,
         patient_factory: PatientFactory = SimulatedPatient,
     ) -> None:
-        from agent.context import embedded_context
+        from agent.assembly import ConsultOptions, assemble
 
         self.records = records
         self.questions = questions
         self.full_profile = full_profile
         self.confidence_threshold = confidence_threshold
         self.patient_factory = patient_factory
-        self.session = batch_session(context or embedded_context(kb, model_path))
+        if context is None:
+            chosen = Path(model_path) if model_path is not None else None
+            options = ConsultOptions(retrieval="off", doctors=False, model_path=chosen)
+            context = assemble(None, kb, options).context
+        self.session = batch_session(context)
 
     def warm_up(self) -> None:
         """One consultation of the first record, its result discarded: what is built lazily on

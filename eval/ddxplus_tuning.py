@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from agent.context import embedded_context
+from agent.executor import CaseFailure, run_cases
 from agent.reasoners.ddxplus.recipe import FitInputs, ListSettings, RecipeSettings, fit_engine_model
 from agent.reasoners.ddxplus.roles import QuestionPolicy
 from agent.settings import load_settings
 from eval.ddxplus_cases import DdxPlusCaseRunner
 from eval.ddxplus_tradeoffs import list_frontier, urgent_tradeoff
 from eval.metrics import summarize
-from eval.parallel import CaseFailure, run_cases
 from eval.schema import CaseResult
 from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
 from simulator.records import PatientRecord, load_patients

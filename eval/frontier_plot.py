@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.errors import MissingDataError
+from agent.files import write_output_file
 from eval.ddxplus_tradeoffs import list_frontier, posterior_frontier
 from eval.report import LoadedRun
-from eval.results_file import atomic_write
 
 
 def plot_list_frontier(runs: Sequence[LoadedRun], out_path: Path) -> Path:
@@ -65,5 +65,4 @@ def plot_list_frontier(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     ax.legend(loc="lower right", fontsize=8)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
-    atomic_write(out_path, buffer.getvalue())
-    return out_path
+    return write_output_file(out_path, buffer.getvalue(), "frontier plot")

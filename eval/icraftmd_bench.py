@@ -28,6 +28,7 @@ from agent.llm.structured import generate_structured
 from agent.llm.stub_server import completion, stub_server
 from eval.icraftmd import IcraftRunConfig, run_icraftmd
 from eval.icraftmd_cases import IcraftCase, IcraftSetup, load_cases
+from eval.icraftmd_schema import IcraftSummary
 
 QUESTIONS = 2
 _ASKED = re.compile(r"- Doctor:")
@@ -65,7 +66,7 @@ def overhead_ms(calls: int) -> float:
 
 def timed_run(
     cases: list[IcraftCase], url: str, concurrency: int, cache: LLMCache | None, out: Path
-) -> tuple[float, dict[str, object]]:
+) -> tuple[float, IcraftSummary]:
     client = LLMClient(OpenAIChat("stub", url, max_connections=64), cache=cache)
     setup = IcraftSetup(doctor=client, diagnoser=client, patient=client, questions=QUESTIONS)
     config = IcraftRunConfig(
@@ -104,14 +105,14 @@ def main() -> None:
             base = base or seconds
             print(
                 f"concurrency {concurrency:2d}: {seconds:6.2f} s, {len(cases) / seconds:6.2f} "
-                f"cases/s, speed-up {base / seconds:5.2f}x ({summary['llm_calls']} calls)"
+                f"cases/s, speed-up {base / seconds:5.2f}x ({summary.llm_calls} calls)"
             )
         cache = LLMCache(Path(tmp) / "cache")
         first, _ = timed_run(cases, server.url, 4, cache, Path(tmp) / "first")
         again, summary = timed_run(cases, server.url, 4, cache, Path(tmp) / "again")
         print(
             f"cache: first run {first:.2f} s, re-run {again:.3f} s, {first / again:.0f}x faster "
-            f"({summary['cache_hits']} of {summary['llm_calls']} calls from the cache)"
+            f"({summary.cache_hits} of {summary.llm_calls} calls from the cache)"
         )
 
 

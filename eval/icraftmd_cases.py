@@ -14,16 +14,18 @@ answer        str                 the correct diagnosis (one of the options)
 answer_idx    str                 its letter (``"A"``)
 ============  ==================  =========================================================
 
-A consultation (:func:`run_case`) follows MEDDxAgent's iterative refinement: up to ``rounds``
-rounds of history taking (the doctor asks, the LLM patient answers from ``facts``), the working
-profile rewritten between rounds, then a diagnosis with the previous round's differential fed
-back. The doctor starts from the first sentence of ``context`` only.
+A consultation (:func:`run_case`) runs through the consultation graph like every other, with
+the free-text roles (``agent.reasoners.llm.free_text``) and the facts patient
+(``simulator.facts_patient``): MEDDxAgent's iterative refinement is the driver's — up to
+``rounds`` rounds of history taking (the doctor asks, the LLM patient answers from ``facts``),
+the working profile rewritten between rounds, a diagnosis at each round's end with the previous
+round's differential fed back. The doctor starts from the first sentence of ``context`` only.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,24 +33,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.assembly import free_text_case
+from agent.consult.graph import ConsultGraph
+from agent.consult.session import ConsultationSession, batch_graph
 from agent.errors import DataFormatError
-from agent.llm.base import LLMError, LLMUnavailableError
 from agent.llm.client import LLMClient, case_meter
-from agent.llm.schemas import Summary, Verdict
+from agent.llm.schemas import Verdict
 from agent.llm.structured import ask_or_none
 from agent.reasoners.llm import prompts
-from agent.reasoners.llm.diagnosis import llm_differential
-from agent.reasoners.llm.history import next_step
-from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool, examples_text
+from agent.reasoners.llm.case_knowledge import CaseKnowledge
+from agent.reasoners.llm.free_text import FreeTextDiagnoser
+from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.settings import Strategy
+from agent.state import CaseIntake
 from eval.results_file import validation_message
+from retrieval.free_text_findings import OPENING
 from retrieval.fuzzy import match_name
-from simulator.llm_patient import LLMPatient, icraftmd_profile
-
-log = logging.getLogger(__name__)
+from retrieval.passages import PassageSource
+from simulator.facts_patient import FactsPatient
 
 Mode = Literal["mc", "open"]
-FEWSHOT_K = 3
 
 
 class IcraftCase(BaseModel):
@@ -134,6 +138,9 @@ class IcraftCaseResult(BaseModel):
     failed_step: str | None = Field(
         default=None, description="A step whose answers never fitted (reported, not hidden)."
     )
+    passages: list[str] = Field(
+        default_factory=list, description="Ids of the passages the diagnoser read."
+    )
     seconds: float
 
 
@@ -149,6 +156,11 @@ class IcraftSetup:
     examples: SolvedCasePool | None = None
     judge: LLMClient | None = None
     """Open mode: names fuzzy matching cannot place are judged by this LLM, if set."""
+    retriever: PassageSource | None = None
+    """Knowledge for the candidates (``agent.assembly.passage_source``): the doctor and the
+    diagnoser read it; None: no retrieval."""
+    summariser: LLMClient | None = None
+    """Condenses the passages before the diagnoser reads them; None: their cited excerpts."""
 
 
 def solved_pool(cases: list[IcraftCase]) -> SolvedCasePool:
@@ -158,65 +170,31 @@ def solved_pool(cases: list[IcraftCase]) -> SolvedCasePool:
     )
 
 
-def _round_budgets(questions: int, rounds: int) -> list[int]:
-    base, extra = divmod(questions, rounds)
-    return [base + (1 if i < extra else 0) for i in range(rounds)]
-
-
-def _known(profile: str, transcript: list[Exchange], since: int) -> str:
-    lines = [f"- Doctor: {e.question} Patient: {e.answer}" for e in transcript[since:]]
-    return "\n".join([profile, *lines]) if profile else "\n".join(lines) or "- nothing yet"
-
-
 def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
-    """Consult one case; an unreachable server propagates (the case is retried next run)."""
+    """Consult one case through the consultation graph; an unreachable server propagates (the
+    case is retried next run)."""
     started = time.perf_counter()
     with case_meter() as stats:
-        patient = LLMPatient(
-            setup.patient, icraftmd_profile(case.facts), hidden=list(case.options.values())
-        )
-        transcript: list[Exchange] = []
-        profile = f"- {case.opening}"
-        profile_from = 0
-        previous = ""
-        names: list[str] = []
-        rationale = ""
-        failed: str | None = None
-        stop_reason = "question budget reached"
+        patient = FactsPatient(setup.patient, case.facts, hidden=list(case.options.values()))
         candidates = list(case.options.values()) if setup.mode == "mc" else None
-        for round_number, budget in enumerate(_round_budgets(setup.questions, setup.rounds), 1):
-            stop = _take_history(setup, case, patient, transcript, profile, profile_from, budget)
-            if stop is not None:
-                stop_reason = stop
-            if round_number > 1 or setup.rounds > 1:
-                profile, profile_from = _rewrite_profile(setup, profile, transcript, profile_from)
-            examples = ""
-            if setup.strategy == "fewshot-knn" and setup.examples is not None:
-                nearest = setup.examples.nearest(
-                    _known(profile, transcript, profile_from), FEWSHOT_K, exclude=case.case_id
-                )
-                examples = examples_text(nearest)
-            try:
-                answer = llm_differential(
-                    setup.diagnoser,
-                    strategy=setup.strategy,
-                    patient=case.opening,
-                    known=_known(profile, transcript, profile_from),
-                    candidates=candidates,
-                    previous=previous,
-                    examples=examples,
-                )
-            except LLMUnavailableError:
-                raise
-            except LLMError as exc:
-                log.warning("case %s: diagnosis failed: %s", case.case_id, exc)
-                setup.diagnoser.count_fallback()
-                failed = f"diagnosis round {round_number}: {exc}"
-                continue
-            names, rationale, failed = answer.names, answer.rationale, None
-            previous = ", ".join(names[:5])
-            if stop_reason != "question budget reached":
-                break
+        knowledge = CaseKnowledge(setup.retriever, case.opening, candidates, setup.summariser)
+        diagnoser = FreeTextDiagnoser(
+            setup.diagnoser,
+            strategy=setup.strategy,
+            candidates=candidates,
+            examples=setup.examples if setup.strategy == "fewshot-knn" else None,
+            case_id=case.case_id,
+            knowledge=knowledge,
+        )
+        context = free_text_case(setup.doctor, diagnoser, knowledge)
+        intake = CaseIntake(
+            findings={OPENING: case.opening},
+            max_questions=setup.questions,
+            refinement_rounds=setup.rounds,
+        )
+        session = ConsultationSession(_graph(), context, durability="exit")
+        report = session.consult_to_end(f"icraftmd:{case.case_id}", intake, patient.answer)
+    names = [item.name for item in report.differential]
     truth_rank = _rank_of(case.answer, names, setup.judge if setup.mode == "open" else None)
     return IcraftCaseResult(
         case_id=case.case_id,
@@ -225,69 +203,26 @@ def run_case(setup: IcraftSetup, case: IcraftCase) -> IcraftCaseResult:
         differential=names,
         correct=truth_rank == 1,
         truth_rank=truth_rank,
-        rationale=rationale,
-        questions_asked=len(transcript),
-        stop_reason=stop_reason,
-        transcript=transcript,
+        rationale=report.rationale,
+        questions_asked=report.questions_asked,
+        stop_reason=report.stop_reason,
+        transcript=[Exchange(question=t.question, answer=t.answer) for t in report.transcript],
         rounds=setup.rounds,
         llm_calls=stats.llm_calls,
         cache_hits=stats.cache_hits,
         invalid_outputs=stats.invalid_outputs,
         fallbacks=stats.fallbacks,
-        failed_step=failed,
+        failed_step=diagnoser.failure,
+        passages=knowledge.read,
         seconds=round(time.perf_counter() - started, 6),
     )
 
 
-def _take_history(
-    setup: IcraftSetup,
-    case: IcraftCase,
-    patient: LLMPatient,
-    transcript: list[Exchange],
-    profile: str,
-    profile_from: int,
-    budget: int,
-) -> str | None:
-    """Ask up to ``budget`` questions; returns why questioning ended early, if it did."""
-    for _ in range(budget):
-        left = setup.questions - len(transcript)
-        try:
-            step = next_step(
-                setup.doctor,
-                patient=case.opening,
-                known=_known(profile, transcript, profile_from),
-                left=left,
-            )
-        except LLMUnavailableError:
-            raise
-        except LLMError as exc:
-            # No engine plays the doctor for free-text cases: questioning ends here, reported.
-            log.warning("case %s: doctor failed: %s", case.case_id, exc)
-            setup.doctor.count_fallback()
-            return "doctor gave no valid question"
-        if step.action != "ask":
-            return "doctor stopped"
-        transcript.append(Exchange(question=step.question, answer=patient.reply(step.question)))
-    return None
-
-
-def _rewrite_profile(
-    setup: IcraftSetup, profile: str, transcript: list[Exchange], since: int
-) -> tuple[str, int]:
-    """MEDDxAgent rewrites the working profile between rounds; on failure the transcript stays."""
-    if since == len(transcript):
-        return profile, since
-    turn = prompts.PROFILE_TURN.format(profile=profile, transcript=_known("", transcript, since))
-    summary = ask_or_none(
-        setup.doctor,
-        prompts.PROFILE_SYSTEM,
-        turn,
-        Summary,
-        step="profile rewrite",
-    )
-    if summary is None:
-        return profile, since
-    return summary.summary, len(transcript)
+@functools.cache
+def _graph() -> ConsultGraph:
+    """One compiled graph for every case of the process (cases run in threads, each with its
+    own thread id and context)."""
+    return batch_graph()
 
 
 def _rank_of(answer: str, names: list[str], judge: LLMClient | None = None) -> int | None:

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.errors import DdxError, SettingsError
+from agent.executor import select_cases
 from agent.llm.factory import role_clients
 from agent.settings import DdxSettings
 from data.locations import require_existing
 from eval.icraftmd import IcraftOutcome, make_config, run_icraftmd
 from eval.icraftmd_cases import IcraftSetup, Mode, load_cases, solved_pool
-from eval.run_folder import select_cases
 
 DEFAULT_CASES = Path("icraftmd") / "dev_cases.jsonl"
 
@@ -29,7 +29,13 @@ def run_from_options(
     seed: int,
     cache: bool,
     warn: Callable[[str], None],
+    index: Path | None = None,
+    online: bool = False,
 ) -> IcraftOutcome:
+    """``index``: a user's knowledge index the doctor and the diagnoser read (built with
+    ``ddx index build --corpus FILE --out DIR``); ``online``: PubMed and Wikipedia too."""
+    from agent.assembly import ConsultOptions, passage_source
+
     path = require_existing(cases_path or settings.data_dir / DEFAULT_CASES, "iCraft-MD cases")
     loaded = load_cases(path)
     for problem in loaded.problems:
@@ -46,6 +52,8 @@ def run_from_options(
             "not kb."
         )
     assert clients.doctor and clients.diagnoser and clients.patient
+    options = ConsultOptions(retrieval="on" if index else "off", index=index, online=online)
+    retriever = passage_source(settings, options, warn)
     clients.check()
     setup = IcraftSetup(
         doctor=clients.doctor,
@@ -57,7 +65,10 @@ def run_from_options(
         strategy=settings.strategy,
         examples=solved_pool(loaded.cases) if settings.strategy == "fewshot-knn" else None,
         judge=clients.judge,
+        retriever=retriever,
+        summariser=clients.diagnoser if retriever is not None and options.summarise else None,
     )
+    retrieval = [str(index.resolve())] if index else []
     config = make_config(
         path,
         setup,
@@ -68,6 +79,7 @@ def run_from_options(
             "diagnoser": clients.diagnoser.name,
             "patient": clients.patient.name,
             "judge": clients.judge.name if clients.judge else "kb",
+            "retrieval": "+".join([*retrieval, *(["online"] if online else [])]) or "off",
         },
     )
     return run_icraftmd(
@@ -76,5 +88,6 @@ def run_from_options(
         config,
         out,
         concurrency=concurrency,
+        max_consecutive_failures=settings.max_consecutive_failures,
         warn=warn,
     )

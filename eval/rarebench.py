@@ -11,7 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.context import ConsultContext
 from agent.errors import DdxError
+from agent.executor import select_cases
+from agent.files import file_sha256
 from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from data.locations import require_existing
 from eval.rarebench_cases import PhenotypeCaseRunner
@@ -24,11 +27,10 @@ from eval.rarebench_schema import (
 )
 from eval.run_folder import (
     BenchOutcome,
+    Execution,
     RunRequest,
-    file_sha256,
     finish_run,
     run_in_folder,
-    select_cases,
 )
 from retrieval.hpo_kb import HpoKnowledgeBase
 from simulator.phenotype_patient import Unmentioned
@@ -51,6 +53,8 @@ class RareBenchRequest(RunRequest):
     """The patient's answer about a term its record does not mention."""
     mapping: Path | None = None
     """RareBench's disease_mapping.json (names for name matching); None: match by id only."""
+    context: ConsultContext[HpoKnowledgeBase] | None = None
+    """From ``agent.assembly.assemble``; None: the phenotype reasoner with the options above."""
 
 
 RareBenchOutcome = BenchOutcome[RareBenchSummary]
@@ -111,6 +115,7 @@ def run_rarebench(
         checklist=request.checklist,
         opening_seed=request.opening_seed,
         unmentioned=request.unmentioned,
+        context=request.context,
     )
     run = run_in_folder(
         request.out,
@@ -119,9 +124,12 @@ def run_rarebench(
         [record.case_id for record in selected],
         PhenotypeCaseResult,
         lambda case: case.case_id,
-        workers=request.workers,
-        description="RareBench",
-        warn=warn,
+        Execution(
+            workers=request.workers,
+            description="RareBench",
+            max_consecutive_failures=request.max_consecutive_failures,
+        ),
+        warn,
     )
     summary = summarize_rarebench(
         run.cases,

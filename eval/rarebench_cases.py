@@ -14,9 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from agent.consult.session import ConsultationSession, batch_session
+from agent.context import ConsultContext
 from agent.reasoners.hpo.questions import CHECKLIST_SIZE
 from agent.report import FinalReport
-from agent.session import ConsultationSession, batch_session
 from agent.state import CaseIntake
 from eval.rarebench_matching import DiseaseMatcher
 from eval.rarebench_schema import PhenotypeCaseResult
@@ -96,7 +97,7 @@ def ranks_after(
 
 
 class PhenotypeCaseRunner:
-    """Per-worker runner: one compiled graph with an in-memory checkpointer over the HPO
+    """Per-worker runner: one compiled graph (``batch_session``) over the HPO
     context, cases run one after another."""
 
     def __init__(
@@ -113,8 +114,11 @@ class PhenotypeCaseRunner:
         checklist: int = CHECKLIST_SIZE,
         opening_seed: int | None = 0,
         unmentioned: Unmentioned = "unknown",
+        context: ConsultContext[HpoKnowledgeBase] | None = None,
     ) -> None:
-        from agent.reasoners.hpo.context import hpo_context
+        """``context``: from ``agent.assembly.assemble`` (None: assembled here from
+        ``review_of_systems`` and ``checklist``, the phenotype reasoner alone)."""
+        from agent.assembly import ConsultOptions, assemble
 
         self.kb = kb
         self.matcher = matcher
@@ -125,7 +129,14 @@ class PhenotypeCaseRunner:
         self.confidence_threshold = confidence_threshold
         self.opening_seed = opening_seed
         self.unmentioned: Unmentioned = unmentioned
-        context = hpo_context(kb, review_of_systems=review_of_systems, checklist=checklist)
+        if context is None:
+            options = ConsultOptions(
+                retrieval="off",
+                doctors=False,
+                review_of_systems=review_of_systems,
+                checklist=checklist,
+            )
+            context = assemble(None, kb, options).context
         self.session = batch_session(context)
 
     def run(self, index: int) -> PhenotypeCaseResult:

@@ -26,10 +26,12 @@ def describe(run_dir: Path) -> list[str]:
     lines = []
     for name, group in halves.items():
         final = top_k([c.truth_rank for c in group])
-        parts = [f"end {final.top1:.3f} / {final.top3:.3f} / {final.top10:.3f}"]
+        parts = [f"end {final.gtpa_1:.3f} / {final.gtpa_3:.3f} / {final.gtpa_10:.3f}"]
         for k in sorted({k for c in group for k in c.rank_after}):
             after = top_k([c.rank_after.get(k) for c in group])
-            parts.append(f"after {k}: {after.top1:.3f} / {after.top3:.3f} / {after.top10:.3f}")
+            parts.append(
+                f"after {k}: {after.gtpa_1:.3f} / {after.gtpa_3:.3f} / {after.gtpa_10:.3f}"
+            )
         lines.append(f"{run_dir.name} {name} (n={len(group)}): " + "; ".join(parts))
     return lines
 

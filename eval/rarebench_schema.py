@@ -1,8 +1,9 @@
 """The files a RareBench run writes, as typed records (same layout as the DDXPlus runs).
 
 ``DIR/cases.jsonl`` — one :class:`PhenotypeCaseResult` per finished case.
-``DIR/summary.json`` — one :class:`RareBenchSummary`: ``n``, ``top1``, ``top3``, ``top10``,
-``median_rank``, ``avg_questions``, ``seconds`` (and what the run was).
+``DIR/summary.json`` — one :class:`RareBenchSummary`: ``n``, ``gtpa@1``, ``gtpa@3``,
+``gtpa@10`` (``top1`` … before issue 13, still read), ``median_rank``, ``avg_questions``,
+``seconds`` (and what the run was).
 ``DIR/run.json`` — the :class:`RareBenchConfig` that a resumed run must match.
 """
 
@@ -13,7 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from eval.schema import StepSnapshot, TranscriptTurn
+from agent.report import TranscriptTurn
+from agent.trace import DifferentialSnapshot
+from eval.schema import RunStatus, gtpa_field
 
 
 class PhenotypeCaseResult(BaseModel):
@@ -38,7 +41,7 @@ class PhenotypeCaseResult(BaseModel):
         description="Rank of the truth in the top 10 after 0, 5, 10, 20 … answers (None: "
         "not in the top 10 then); a consultation that stopped earlier keeps its last rank.",
     )
-    steps: list[StepSnapshot]
+    steps: list[DifferentialSnapshot]
     seconds: float
 
 
@@ -67,18 +70,20 @@ class RareBenchConfig(BaseModel):
 class TopK(BaseModel):
     """Top-k accuracy of a group of cases."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     n: int
-    top1: float
-    top3: float
-    top10: float
+    gtpa_1: float = gtpa_field(1, "top1")
+    gtpa_3: float = gtpa_field(3, "top3")
+    gtpa_10: float = gtpa_field(10, "top10")
 
 
-class RareBenchSummary(BaseModel):
+class RareBenchSummary(RunStatus):
     n: int
     skipped: int
-    top1: float
-    top3: float
-    top10: float
+    gtpa_1: float = gtpa_field(1, "top1")
+    gtpa_3: float = gtpa_field(3, "top3")
+    gtpa_10: float = gtpa_field(10, "top10")
     median_rank: float | None = Field(
         description="Median rank of the truth; unranked cases count as one past the last "
         "disease of the knowledge base."
@@ -108,7 +113,7 @@ def top_k(ranks: Sequence[int | None]) -> TopK:
     def share(k: int) -> float:
         return round(float(np.mean(values <= k)), 4) if len(values) else 0.0
 
-    return TopK(n=len(values), top1=share(1), top3=share(3), top10=share(10))
+    return TopK(n=len(values), gtpa_1=share(1), gtpa_3=share(3), gtpa_10=share(10))
 
 
 def summarize_rarebench(
@@ -134,9 +139,9 @@ def summarize_rarebench(
     return RareBenchSummary(
         n=len(cases),
         skipped=skipped,
-        top1=top(1),
-        top3=top(3),
-        top10=top(10),
+        gtpa_1=top(1),
+        gtpa_3=top(3),
+        gtpa_10=top(10),
         median_rank=float(np.median(ranks)) if len(ranks) else None,
         unranked=sum(c.truth_rank is None for c in cases),
         avg_questions=round(float(np.mean([c.questions_asked for c in cases])), 3)

@@ -1,7 +1,7 @@
 """Reading finished (or killed) benchmark runs back, and showing them side by side.
 
-A run folder holds the files described in :mod:`eval.schema` (or, for ``ddx eval rarebench``,
-:mod:`eval.rarebench_schema`); this module loads them into a :class:`LoadedRun`, lays several
+A run folder holds the files described in :mod:`eval.schema` (its summary is a DDXPlus,
+RareBench or iCraft-MD one); this module loads them into a :class:`LoadedRun`, lays several
 runs out in a rich table, plots their accuracy curves, and writes ``summary.json``. Files are
 written atomically (temporary file, then rename) so a reader never sees half a summary or half
 a PNG.
@@ -14,27 +14,34 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 from rich.table import Table
 
 from agent.errors import DataFormatError, MissingDataError
+from agent.files import atomic_write, write_output_file
 from eval.metrics import accuracy_curve, summarize
 from eval.rarebench_schema import RareBenchSummary
-from eval.results_file import atomic_write, read_cases, validation_message
+from eval.results_file import read_cases, validation_message
+from eval.run_claim import COMMANDS, folder_benchmark
 from eval.schema import (
     CASES_FILE,
     CONFIG_FILE,
     SUMMARY_FILE,
     CaseResult,
     RunConfig,
+    RunStatus,
     RunSummary,
 )
 
 MISSING = "—"
 
-SummaryT = TypeVar("SummaryT", RunSummary, RareBenchSummary)
+if TYPE_CHECKING:
+    from eval.icraftmd_schema import IcraftSummary
+
+SummaryT = TypeVar("SummaryT", bound=RunStatus)
+REPORTED = ("ddxplus", "rarebench", "icraftmd")
 
 
 @dataclass(frozen=True)
@@ -44,11 +51,12 @@ class LoadedRun:
     ``label`` is the folder's name (how runs are told apart in tables and plots); ``budget`` is
     the largest number of questions any case reached, the x range of its accuracy curve.
     ``cases`` are DDXPlus cases only: a RareBench run is read as its summary, since whether a
-    step's top disease is right needs the HPO knowledge base's id and name matching.
+    step's top disease is right needs the HPO knowledge base's id and name matching; an
+    iCraft-MD run has no per-question snapshots to draw a curve from.
     """
 
     label: str
-    summary: RunSummary | RareBenchSummary
+    summary: RunSummary | RareBenchSummary | IcraftSummary
     cases: list[CaseResult]
     budget: int
 
@@ -60,18 +68,6 @@ def _read_summary(path: Path, model: type[SummaryT]) -> SummaryT:
         raise DataFormatError(f"{path}: not a run summary ({validation_message(exc)}).") from exc
 
 
-def _benchmark_of(run_dir: Path) -> str:
-    """The ``benchmark`` that run.json names ('ddxplus' when there is no run.json)."""
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        return "ddxplus"
-    try:
-        config = json.loads(path.read_bytes())
-    except ValueError:
-        raise DataFormatError(f"{path}: not a run configuration (not JSON).") from None
-    return str(config.get("benchmark", "ddxplus")) if isinstance(config, dict) else "ddxplus"
-
-
 def _read_config(path: Path) -> RunConfig | None:
     if not path.is_file():
         return None
@@ -81,6 +77,41 @@ def _read_config(path: Path) -> RunConfig | None:
         raise DataFormatError(
             f"{path}: not a run configuration ({validation_message(exc)})."
         ) from exc
+
+
+def _summary_path(run_dir: Path, benchmark: str) -> Path:
+    path = run_dir / SUMMARY_FILE
+    if not path.is_file():
+        raise MissingDataError(
+            f"{run_dir} has no {SUMMARY_FILE} yet: run the same `{COMMANDS[benchmark]}` "
+            "command again to finish the run and write it."
+        )
+    return path
+
+
+def _load_icraftmd(run_dir: Path) -> LoadedRun:
+    """An iCraft-MD run: its summary, recomputed from its cases when it was written by an
+    earlier version (an untyped dict without ``gtpa@3``, say)."""
+    from eval.icraftmd_cases import IcraftCaseResult
+    from eval.icraftmd_schema import IcraftSummary, summarize
+    from eval.results_file import read_results
+
+    path = _summary_path(run_dir, "icraftmd")
+    try:
+        summary = IcraftSummary.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        cases = read_results(run_dir / CASES_FILE, IcraftCaseResult)
+        if not cases:
+            raise DataFormatError(
+                f"{path}: not a run summary ({validation_message(exc)}), and no "
+                f"{CASES_FILE} to recompute it from."
+            ) from None
+        old = json.loads(path.read_bytes())
+        mode = str(old.get("mode", "mc")) if isinstance(old, dict) else "mc"
+        seconds = float(old.get("seconds", 0.0)) if isinstance(old, dict) else 0.0
+        summary = summarize(cases, mode, seconds, label=run_dir.name)
+    budget = summary.questions_budget or 0
+    return LoadedRun(label=run_dir.name, summary=summary, cases=[], budget=budget)
 
 
 def _budget(cases: Sequence[CaseResult]) -> int:
@@ -113,20 +144,17 @@ def load_run(run_dir: Path) -> LoadedRun:
         raise MissingDataError(
             f"{run_dir} has neither {CASES_FILE} nor {SUMMARY_FILE}: is it a benchmark run folder?"
         )
-    benchmark = _benchmark_of(run_dir)
-    if benchmark not in ("ddxplus", "rarebench"):
+    benchmark = folder_benchmark(run_dir) or "ddxplus"
+    if benchmark not in REPORTED:
         raise DataFormatError(
-            f"{run_dir} holds {benchmark} results; reports read DDXPlus and RareBench runs "
-            f"(see its {SUMMARY_FILE})."
+            f"{run_dir} holds {benchmark} results; reports read DDXPlus, RareBench and "
+            f"iCraft-MD runs (see its {SUMMARY_FILE})."
         )
     if benchmark == "rarebench":
-        if not summary_path.is_file():
-            raise MissingDataError(
-                f"{run_dir} has no {SUMMARY_FILE} yet: run the same `ddx eval rarebench` "
-                "command again to finish the run and write it."
-            )
-        rare = _read_summary(summary_path, RareBenchSummary)
+        rare = _read_summary(_summary_path(run_dir, benchmark), RareBenchSummary)
         return LoadedRun(label=run_dir.name, summary=rare, cases=[], budget=rare.questions_budget)
+    if benchmark == "icraftmd":
+        return _load_icraftmd(run_dir)
     cases = read_cases(cases_path)
     if summary_path.is_file():
         summary = _read_summary(summary_path, RunSummary)
@@ -161,12 +189,15 @@ def _format(value: object) -> str:
 def summary_rows(runs: Sequence[LoadedRun]) -> list[tuple[str, list[str]]]:
     """(metric, one formatted cell per run), metrics in summary-field order under their
     published names (``gtpa@1`` …); a metric a run lacks (a RareBench run has no ``ddr``, a
-    DDXPlus one no ``top10``) shows as '—'. The ``label`` field names the column instead.
+    DDXPlus one no ``gtpa@5``) shows as '—'. The ``label`` field names the column instead;
+    whether the run is complete comes last.
 
     Floats show 3 decimals, counts as integers.
     """
     dumps = [run.summary.model_dump(by_alias=True, exclude={"label"}) for run in runs]
-    metrics = list(dict.fromkeys(name for dump in dumps for name in dump))
+    status = list(RunStatus.model_fields)
+    metrics = [m for m in dict.fromkeys(n for dump in dumps for n in dump) if m not in status]
+    metrics += status
     return [(name, [_format(dump.get(name)) for dump in dumps]) for name in metrics]
 
 
@@ -204,7 +235,7 @@ def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     ax = fig.add_subplot()
     for run in drawable:
         curve = accuracy_curve(run.cases, run.budget)
-        if run.summary.full_profile:
+        if getattr(run.summary, "full_profile", False):
             # Nothing is asked with the full profile: a reference level, not a curve.
             ax.axhline(
                 curve[0],
@@ -231,11 +262,10 @@ def plot_accuracy_curves(runs: Sequence[LoadedRun], out_path: Path) -> Path:
     ax.legend(loc="lower right")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
-    atomic_write(out_path, buffer.getvalue())
-    return out_path
+    return write_output_file(out_path, buffer.getvalue(), "accuracy plot")
 
 
-def write_summary(run_dir: Path, summary: RunSummary | RareBenchSummary) -> Path:
+def write_summary(run_dir: Path, summary: RunStatus) -> Path:
     """Write ``run_dir/summary.json`` with the published key names (``gtpa@1`` …), atomically.
 
     Atomic so a report read while the benchmark is still running never sees half a file.

@@ -8,8 +8,6 @@ cut off (and its case runs again); a malformed line anywhere else is an error, n
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -19,21 +17,6 @@ from agent.errors import DataFormatError
 from eval.schema import CaseResult
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        tmp.chmod(0o644)  # mkstemp makes it private; these files are meant to be shared
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def validation_message(exc: ValidationError) -> str:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from agent.errors import DataFormatError, MissingDataError
 from data.locations import ensure_folder
 from eval.ir_metrics import Qrels, evaluate_run
+from eval.run_claim import claim_for
 from retrieval.chunking import ChunkSettings
 from retrieval.corpus import jsonl_rows
 from retrieval.index import BuildOutcome, BuildSettings, KnowledgeIndex, Method, build_index
@@ -164,6 +165,7 @@ def run_retrieval_bench(
     if not judged:
         raise DataFormatError("No query of the qrels is in the queries file.")
     ensure_folder(request.out, "output folder")
+    claim_for(request.out, "retrieval")  # never into another benchmark's run folder
 
     index_dir = request.index_dir or request.out / "index"
     started = time.perf_counter()

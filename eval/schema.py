@@ -1,38 +1,50 @@
-"""The files a benchmark run writes, as typed records.
+"""The files a benchmark run writes, as typed records (one family for every benchmark).
 
-``DIR/cases.jsonl`` — one :class:`CaseResult` per finished case, appended as cases finish.
-``DIR/summary.json`` — one :class:`RunSummary` (metrics over all finished cases).
-``DIR/run.json`` — the :class:`RunConfig` that a resumed run must match.
+``DIR/run.json`` — what the run is (its ``benchmark`` first); a resumed run must match it.
+``DIR/cases.jsonl`` — one case result per finished case, appended as cases finish.
+``DIR/failed.json`` — the cases that failed, case id → error; they are retried next run.
+``DIR/summary.json`` — the metrics over the finished cases: a :class:`RunStatus` subclass
+(:class:`RunSummary` for DDXPlus, ``RareBenchSummary``, ``IcraftSummary``). Top-k accuracy is
+``gtpa@k`` in every one of them (MEDDxAgent's name); the older RareBench ``top1``/``top3``/
+``top10`` and iCraft-MD ``accuracy`` keys are still read.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from agent.report import FinalReport
+from agent.report import FinalReport, TranscriptTurn
+from agent.trace import DifferentialSnapshot
 
 CASES_FILE = "cases.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "run.json"
+FAILED_FILE = "failed.json"
 
 
-class TranscriptTurn(BaseModel):
-    """One question and the patient's answer."""
-
-    code: str = Field(description="Evidence code asked, e.g. 'E_91'.")
-    question: str
-    answer: str = Field(description="The answer in plain English.")
-    present: bool | None = Field(description="Whether the answer says the evidence is there.")
+def gtpa_field(k: int, *older_names: str, **options: Any) -> Any:
+    """The ``gtpa@k`` field of a summary: written as ``gtpa@k``, read also under the names
+    summaries of earlier versions used (``top1`` …), so old run folders still load."""
+    names = AliasChoices(f"gtpa@{k}", f"gtpa_{k}", *older_names)
+    return Field(alias=f"gtpa@{k}", validation_alias=names, **options)
 
 
-class StepSnapshot(BaseModel):
-    """The differential after ``questions`` answers (0 = right after intake): top 10 only."""
+class RunStatus(BaseModel):
+    """Whether a summary covers the whole selection: every benchmark summary starts with it."""
 
-    questions: int
-    top: list[tuple[str, float]]
+    model_config = ConfigDict(populate_by_name=True)
+
+    incomplete: bool = Field(
+        default=False,
+        description="Some selected cases failed or were not run: the figures cover the "
+        "finished ones only (run the same command again to finish).",
+    )
+    failed: int = Field(default=0, description="Selected cases that failed (failed.json).")
+    not_run: int = Field(
+        default=0, description="Selected cases not tried because the run stopped early."
+    )
 
 
 def transcript_of(report: FinalReport) -> list[TranscriptTurn]:
@@ -43,9 +55,9 @@ def transcript_of(report: FinalReport) -> list[TranscriptTurn]:
     ]
 
 
-def steps_of(report: FinalReport) -> list[StepSnapshot]:
+def steps_of(report: FinalReport) -> list[DifferentialSnapshot]:
     """The differential after each answer, as a case result records it."""
-    return [StepSnapshot(questions=s.questions, top=s.top) for s in report.history]
+    return list(report.history)
 
 
 class CaseResult(BaseModel):
@@ -68,7 +80,7 @@ class CaseResult(BaseModel):
     truth_rank: int = Field(
         ge=1, description="1-based rank of the truth in the full final ranking."
     )
-    steps: list[StepSnapshot]
+    steps: list[DifferentialSnapshot]
     reference_differential: list[tuple[str, float]] = Field(
         default_factory=list, description="The dataset's DIFFERENTIAL_DIAGNOSIS."
     )
@@ -101,17 +113,15 @@ class RunConfig(BaseModel):
     llm: str = Field(default="kb", description="LLM roles and strategy; 'kb': none (issue 3).")
 
 
-class RunSummary(BaseModel):
-    """Metrics of a run (DDXPlus and MEDDxAgent papers); ``gtpa@k`` keys use aliases."""
-
-    model_config = ConfigDict(populate_by_name=True)
+class RunSummary(RunStatus):
+    """Metrics of a DDXPlus run (DDXPlus and MEDDxAgent papers); ``gtpa@k`` keys use aliases."""
 
     n: int
     skipped: int
-    gtpa_1: float = Field(alias="gtpa@1")
-    gtpa_3: float = Field(alias="gtpa@3")
-    gtpa_5: float = Field(alias="gtpa@5")
-    gtpa_10: float = Field(alias="gtpa@10")
+    gtpa_1: float = gtpa_field(1)
+    gtpa_3: float = gtpa_field(3)
+    gtpa_5: float = gtpa_field(5)
+    gtpa_10: float = gtpa_field(10)
     avg_rank: float
     ddr: float
     ddp: float

@@ -1,9 +1,10 @@
 """The unit of knowledge every corpus is made of, and the citation a passage carries.
 
 Every corpus — the built-in DDXPlus and HPO pages, a user's JSONL or Markdown folder, PubMed and
-Wikipedia hits — is a sequence of :class:`Document`. Indexes store them; the retrieval agent
-turns the hits into ``agent.roles.Passage`` with :meth:`Document.citation` as the source, so the
-final report says where each piece of knowledge came from and under which licence.
+Wikipedia hits — is a sequence of :class:`Document`. Indexes store them; the retrieval sources
+turn the hits into :class:`retrieval.passages.Passage` with :meth:`Document.citation` as the
+source, so the final report says where each piece of knowledge came from and under which
+licence.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 A page names the disease and all its ids (OMIM, Orphanet, DECIPHER), then its phenotype terms
 grouped by how often they occur (the annotation frequency; "frequency not given" last), then
 the terms it is annotated *not* to have. Generated from the same annotations as the reasoner,
-so what the retrieval agent cites never disagrees with the ranking.
+so what the retrieval agent cites never disagrees with the ranking. ``ddx index build
+--builtin hpo`` indexes them; the rare-disease consultation then queries that index for its
+leading diseases (``retrieval.builtin_index.hpo_retriever_if_built``).
 """
 
 from __future__ import annotations

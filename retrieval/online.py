@@ -31,8 +31,8 @@ from tenacity import (
 )
 
 from agent.errors import DdxError
-from agent.roles import ConsultationView, Passage, Retriever
 from retrieval.documents import Document
+from retrieval.passages import Passage, RetrievalQuery, passage_of
 
 PUBMED_LICENCE = "PubMed abstract: copyright of the publisher; cite, do not redistribute"
 WIKIPEDIA_LICENCE = "CC BY-SA 4.0"
@@ -248,34 +248,29 @@ class WikipediaSource:
 
 
 class OnlineRetriever:
-    """A ``Retriever`` over online sources for the leading candidates (names only are sent)."""
+    """A passage source over online sources for the leading candidates (names only are sent)."""
 
     def __init__(
         self,
         sources: Sequence[OnlineSource],
         *,
-        leaders: int = 3,
         per_query: int = 1,
         warn: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.sources = list(sources)
-        self.leaders = leaders
         self.per_query = per_query
         self.warn = warn
         self.down: set[str] = set()
         """Sources found unreachable; not asked again by this retriever."""
 
-    def queries(self, view: ConsultationView) -> list[str]:
-        return [str(name) for name, _ in view.differential[: self.leaders]]
-
-    def retrieve(self, view: ConsultationView) -> list[Passage]:
+    def retrieve(self, query: RetrievalQuery) -> list[Passage]:
         passages: list[Passage] = []
-        for query in self.queries(view):
+        for name in query.leaders:
             for source in self.sources:
                 if source.name in self.down:
                     continue
                 try:
-                    documents = source.search(query, self.per_query)
+                    documents = source.search(name, self.per_query)
                 except OnlineUnreachableError as exc:
                     self.down.add(source.name)
                     self.warn(f"{source.name} skipped from now on: {exc}")
@@ -284,36 +279,12 @@ class OnlineRetriever:
                     self.warn(f"{source.name} skipped: {exc}")
                     continue
                 passages.extend(
-                    Passage(
-                        doc_id=d.id,
-                        title=d.title,
-                        text=d.text,
-                        source=d.citation(),
-                        score=1.0 / (rank + 1),
-                    )
-                    for rank, d in enumerate(documents)
+                    passage_of(d, 1.0 / (rank + 1), about=name) for rank, d in enumerate(documents)
                 )
         return passages
 
 
-class CombinedRetriever:
-    """Several retrievers in turn (e.g. the built-in index, then the online sources)."""
-
-    def __init__(self, retrievers: Sequence[Retriever]) -> None:
-        self.retrievers = list(retrievers)
-
-    def retrieve(self, view: ConsultationView) -> list[Passage]:
-        passages: list[Passage] = []
-        for retriever in self.retrievers:
-            passages.extend(retriever.retrieve(view))
-        return passages
-
-
-def online_retriever(
-    settings: OnlineSettings, warn: Callable[[str], None], leaders: int = 3
-) -> OnlineRetriever:
+def online_retriever(settings: OnlineSettings, warn: Callable[[str], None]) -> OnlineRetriever:
     """PubMed and Wikipedia behind one fetcher (one connection pool, one cache)."""
     fetcher = HttpFetcher(settings)
-    return OnlineRetriever(
-        [PubMedSource(fetcher), WikipediaSource(fetcher)], leaders=leaders, warn=warn
-    )
+    return OnlineRetriever([PubMedSource(fetcher), WikipediaSource(fetcher)], warn=warn)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from eval.schema import CaseResult, StepSnapshot
+from agent.trace import DifferentialSnapshot
+from eval.schema import CaseResult
 
 
 def make_case(
@@ -33,7 +34,7 @@ def make_case(
         transcript=[],
         differential=differential if differential is not None else [(pathology, 1.0)],
         truth_rank=truth_rank,
-        steps=[StepSnapshot(questions=q, top=[(top, 0.5)]) for q, top in steps or []],
+        steps=[DifferentialSnapshot(questions=q, top=[(top, 0.5)]) for q, top in steps or []],
         reference_differential=reference or [],
         differential_list=listed or [],
         list_weights=list_weights or [],

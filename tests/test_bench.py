@@ -272,7 +272,7 @@ class _WarmCounter:
 
 
 def test_a_runner_is_warmed_up_once_in_the_parent_before_the_workers_fork() -> None:
-    from eval.parallel import run_cases
+    from agent.executor import run_cases
 
     runner = _WarmCounter()
     results: list[tuple[int, int]] = []

@@ -1,11 +1,10 @@
 """The ``ddx`` command on the mini fixture: help, chat (typed, simulated, stopped and resumed),
-kb info / fit, the one-message error path, and a light import of ``agent.cli``."""
+kb info / fit and the one-message error path (light imports: tests/test_light_imports.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,9 +14,6 @@ from typer.testing import CliRunner, Result
 from agent.cli import app, main
 from agent.errors import DdxError
 from tests.conftest import run_ddx
-
-ROOT = Path(__file__).resolve().parents[1]
-HEAVY_MODULES = ("langgraph", "numpy", "torch", "transformers", "faiss")
 
 # Age, sex, the complaint in words, pick its first reading ("a cough: yes"), then the two
 # questions the engine asks (smoking, then diabetes; an unusable answer in between is asked again).
@@ -222,12 +218,3 @@ def test_missing_data_dir_gives_one_clear_message(
     assert str(missing / "ddxplus" / "release_evidences.json") in lines[0]
     assert "ddx data fetch ddxplus" in lines[0]
     assert "Traceback" not in captured.err + captured.out
-
-
-def test_importing_the_cli_loads_no_heavy_module() -> None:
-    code = f"import sys, agent.cli; print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-
-    assert done.stdout.strip() == "[]"

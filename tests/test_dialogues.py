@@ -151,3 +151,50 @@ def test_cli_dialogues_from_ddxplus_and_from_chat(
     folder = ["data", "dialogues", "--patients", str(mini_patients_csv), "--out", str(tmp_path)]
     result = runner.invoke(app, ["--data-dir", str(mini_data_dir), *folder])
     assert isinstance(result.exception, SettingsError) and "is a folder" in str(result.exception)
+
+
+def test_the_teachers_dialogue_is_the_graphs_consultation(
+    mini_kb: KnowledgeBase, mini_patients_csv: Path
+) -> None:
+    # The teacher runs the consultation graph: the questions, their reasons, the answers and
+    # the stop of every dialogue are those of the same consultation held turn by turn through
+    # the graph's interrupts, as a person would hold it.
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.consult.graph import compile_graph
+    from agent.consult.policy import teacher_stop_text
+    from agent.consult.session import Answer, ConsultationSession
+    from agent.state import CaseIntake
+    from simulator.ddxplus_patient import SimulatedPatient
+
+    teacher = EngineTeacher.build(mini_kb)
+    front = ConsultationSession(compile_graph(InMemorySaver()), teacher.session.context)
+    settings = TeacherSettings(questions=4, confidence_threshold=0.99)
+    stops = set()
+    for record in load_patients(mini_kb, mini_patients_csv).records:
+        patient = SimulatedPatient(mini_kb, record)
+        intake = CaseIntake(
+            age=record.age,
+            sex=record.sex,
+            findings=patient.intake(),
+            max_questions=4,
+            confidence_threshold=0.99,
+        )
+        turn = front.start(record.case_id, intake)
+        while turn.question is not None:
+            turn = front.answer(record.case_id, Answer.of_value(patient.answer(turn.question.code)))
+        report = turn.report
+        assert report is not None
+        dialogue = teach(teacher, record, settings)
+        steps = [NextStep.model_validate_json(m.content) for m in dialogue.messages[2:-2:2]]
+        answers = [m.content for m in dialogue.messages[3:-2:2]]
+        assert [(s.question, s.reason) for s in steps[:-1]] == [
+            (t.question, t.reason) for t in report.transcript
+        ]
+        assert answers == [t.answer for t in report.transcript]
+        top = report.differential[0].probability
+        assert steps[-1].reason == teacher_stop_text(report.stop_reason, top) != ""
+        final = Differential.model_validate_json(dialogue.messages[-1].content)
+        assert final.diagnoses[0].name == report.differential[0].name
+        stops.add(report.stop_reason)
+    assert len(stops) >= 2  # more than one of the graph's stop rules was exercised

@@ -13,18 +13,15 @@ from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.doctors import synth
 from retrieval.doctors.criteria import (
     CachedCriteria,
-    CriteriaFile,
     CriteriaSet,
     Criterion,
-    KbCriteria,
     NeedCriteria,
-    department_for,
-    parse_markdown_criteria,
     split_need,
-    symptom_phrase,
 )
 from retrieval.doctors.drrank import load_drrank
+from retrieval.doctors.kb_criteria import KbCriteria, department_for, symptom_phrase
 from retrieval.doctors.profiles import DoctorProfile, load_directory, split_sentences
+from retrieval.doctors.written_criteria import CriteriaFile, parse_markdown_criteria
 
 FIXTURES = Path(__file__).parent / "fixtures" / "doctors"
 
@@ -224,7 +221,7 @@ def test_synthetic_set_is_labelled_by_construction(mini_kb: KnowledgeBase, tmp_p
 def test_llm_criteria_come_from_a_structured_answer() -> None:
     from agent.llm.client import LLMClient
     from agent.llm.fake import FakeChat
-    from retrieval.doctors.criteria import LlmCriteria
+    from retrieval.doctors.written_criteria import LlmCriteria
 
     written = {
         "disease": "甲状腺癌",

@@ -11,12 +11,13 @@ import pytest
 from agent.llm.base import ChatRequest, LLMUnavailableError, Message
 from agent.llm.client import LLMClient
 from agent.llm.fake import FakeChat
+from eval.doctor_fairness import probe
+from eval.doctor_ranking import evaluate, pnr
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.doctors import synth
-from retrieval.doctors.criteria import CriteriaSet, KbCriteria, NeedCriteria
+from retrieval.doctors.criteria import CriteriaSet, NeedCriteria
 from retrieval.doctors.drrank import DrRankQuery, load_drrank
-from retrieval.doctors.evaluation import evaluate, pnr
-from retrieval.doctors.fairness import probe
+from retrieval.doctors.kb_criteria import KbCriteria
 from retrieval.doctors.llm_grader import (
     LlmGrader,
     StructuredLabelDistribution,

@@ -14,8 +14,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
-from agent.graph import builder
 from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.differential_list import FeatureBuilder, ListModel, differential_list
 from agent.reasoners.ddxplus.fit_list import fit_list_model
@@ -28,6 +28,7 @@ from agent.reasoners.ddxplus.roles import (
     QuestionPolicy,
 )
 from agent.roles import ConsultationView
+from agent.trace import QuestionAsked
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.records import PatientRecord
 
@@ -230,13 +231,13 @@ def test_after_the_diagnosis_is_settled_the_driver_asks_for_the_list(
     }
     result = graph.invoke({"intake": intake}, config, context=ctx)
     (pending,) = result["__interrupt__"]
-    assert pending.value["code"] == "E_10"
-    assert pending.value["purpose"] == "differential list"
+    assert pending.value.code == "E_10"
+    assert pending.value.purpose == "differential list"
     result = graph.invoke(Command(resume={"value": True}), config, context=ctx)
     while "__interrupt__" in result:
         result = graph.invoke(Command(resume={"value": False}), config, context=ctx)
     report = result["report"]
-    assert report["stop_reason"] in ("confident", "question budget reached")
-    assert "Pneumonia" in [item["name"] for item in report["differential_list"]]
-    questions = [e for e in result["trace"] if e["kind"] == "question"]
-    assert questions[0]["purpose"] == "differential list"
+    assert report.stop_reason in ("confident", "question budget reached")
+    assert "Pneumonia" in [item.name for item in report.differential_list]
+    questions = [e for e in result["trace"] if isinstance(e, QuestionAsked)]
+    assert questions[0].purpose == "differential list"

@@ -10,11 +10,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import compile_graph
+from agent.consult.session import ConsultationSession
 from agent.context import embedded_context
-from agent.graph import compile_graph
 from agent.reasoners.ddxplus.model_file import EngineModel
 from agent.reasoners.ddxplus.shipped import load_engine_model, shipped_model_path
-from agent.session import ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
@@ -93,10 +93,9 @@ def test_a_cough_and_a_fever_raise_no_urgent_banner(real_kb: KnowledgeBase):
     assert turn.question is not None
     leading = [name for name, _ in turn.question.leading]
     assert "Ebola" not in leading
-    state = session.graph.get_state({"configurable": {"thread_id": "t"}}).values
     severe = [
         n
-        for n, p in state["differential"]
+        for n, p in turn.differential
         if p >= context.urgent_threshold and real_kb.conditions[n].severity <= 2
     ]
     assert severe == []

@@ -14,13 +14,13 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.graph import builder
 from agent.reasoners.ddxplus.bayes import BayesEngine
 from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.roles import ConsultationView, Question
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 

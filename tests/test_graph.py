@@ -16,15 +16,16 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from agent.consult.graph import builder
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.graph import builder
+from agent.report import FinalReport
 from agent.roles import ConsultationView, HistoryTaker, Passage, Question, Retriever
+from agent.state import PendingQuestion
+from agent.trace import AnswerGiven, DifferentialMoved, KnowledgeRetrieved, QuestionAsked
 from retrieval.ddxplus_kb import KnowledgeBase
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
-
-PAYLOAD_KEYS = {"code", "text", "kind", "reason", "number", "budget", "leading"}
 
 
 def compile_fresh() -> Graph:
@@ -54,10 +55,11 @@ def intake(
 
 def step(
     graph: Graph, payload: Any, ctx: ConsultContext, thread_id: str = "t"
-) -> tuple[list[str], dict[str, Any] | None]:
-    """Run until the graph pauses or ends: the nodes that completed, and the interrupt payload."""
+) -> tuple[list[str], PendingQuestion | None]:
+    """Run until the graph pauses or ends: the nodes that completed, and the interrupt's
+    question."""
     nodes: list[str] = []
-    pending: dict[str, Any] | None = None
+    pending: PendingQuestion | None = None
     for chunk in graph.stream(payload, config(thread_id), context=ctx, stream_mode="updates"):
         for key, value in chunk.items():
             if key == "__interrupt__":
@@ -69,7 +71,7 @@ def step(
 
 def answer(
     graph: Graph, reply: dict[str, Any], ctx: ConsultContext, thread_id: str = "t"
-) -> tuple[list[str], dict[str, Any] | None]:
+) -> tuple[list[str], PendingQuestion | None]:
     return step(graph, Command(resume=reply), ctx, thread_id)
 
 
@@ -79,7 +81,7 @@ def values(graph: Graph, thread_id: str = "t") -> dict[str, Any]:
 
 def consult(
     graph: Graph, ctx: ConsultContext, start: dict[str, Any], replies: list[str]
-) -> tuple[list[str], dict[str, Any]]:
+) -> tuple[list[str], FinalReport]:
     """A whole consultation answered with ``replies`` (typed text), then "don't know"."""
     nodes, pending = step(graph, start, ctx)
     queue = list(replies)
@@ -87,7 +89,7 @@ def consult(
         more, pending = answer(graph, {"text": queue.pop(0) if queue else "don't know"}, ctx)
         nodes += more
     report = values(graph)["report"]
-    assert isinstance(report, dict)
+    assert isinstance(report, FinalReport)
     return nodes, report
 
 
@@ -136,19 +138,19 @@ def test_first_turn_diagnoses_and_decides_in_the_intake_step_and_asks(
 
     # The engine's first diagnosis and the driver's decision run in the intake step.
     assert nodes == ["intake"]
-    assert [e["kind"] for e in values(graph)["trace"]] == ["intake", "diagnosis", "question"]
+    assert [e.kind for e in values(graph)["trace"]] == ["intake", "diagnosis", "question"]
     assert pending is not None
-    assert set(pending) >= PAYLOAD_KEYS
-    assert "error" not in pending
-    ev = mini_kb.evidences[pending["code"]]
-    assert pending["code"] != "E_1", "the intake finding is never asked again"
-    assert pending["text"] == ev.question
-    assert pending["kind"] == ev.kind.value
-    assert pending["reason"]
-    assert pending["number"] == 1
-    assert pending["budget"] == 7
+    assert isinstance(pending, PendingQuestion)
+    assert pending.error is None
+    ev = mini_kb.evidences[pending.code]
+    assert pending.code != "E_1", "the intake finding is never asked again"
+    assert pending.text == ev.question
+    assert pending.kind == ev.kind.value
+    assert pending.reason
+    assert pending.number == 1
+    assert pending.budget == 7
     state = values(graph)
-    assert [list(item) for item in pending["leading"]] == state["differential"][:3]
+    assert pending.leading == state["differential"].top(3)
     assert state["pending"] == pending
     assert graph.get_state(config()).next == ("ask",)
 
@@ -165,16 +167,16 @@ def test_an_answer_is_diagnosed_and_decided_on_in_the_ask_step(
     # The engine diagnoses after each answer and hands over to the driver's decision in the
     # same step: the next question is pending without a separate driver step.
     assert nodes == ["ask"]
-    diagnoses = [e for e in values(graph)["trace"] if e["kind"] == "diagnosis"]
-    assert [e["questions"] for e in diagnoses] == [0, 1]
+    diagnoses = [e for e in values(graph)["trace"] if isinstance(e, DifferentialMoved)]
+    assert [e.questions for e in diagnoses] == [0, 1]
     assert second is not None
-    assert second["number"] == 2
-    assert second["code"] != first["code"]
+    assert second.number == 2
+    assert second.code != first.code
     state = values(graph)
-    assert state["asked"] == [first["code"]]
+    assert state["asked"] == [first.code]
     assert len(state["asked"]) == 1
-    assert first["kind"] == "B"
-    assert state["findings"][first["code"]] is False
+    assert first.kind == "B"
+    assert state["findings"][first.code] is False
 
 
 # -- the three ways to finish -----------------------------------------------------------------
@@ -187,10 +189,10 @@ def test_budget_zero_finishes_without_asking(mini_context: ConsultContext) -> No
     assert pending is None
     assert nodes == ["intake", "finish"]
     report = values(graph)["report"]
-    assert report["stop_reason"] == "question budget reached"
-    assert report["questions_asked"] == 0
-    assert report["transcript"] == []
-    assert len(report["differential"]) == len(mini_context.kb.conditions)
+    assert report.stop_reason == "question budget reached"
+    assert report.questions_asked == 0
+    assert report.transcript == []
+    assert len(report.differential) == len(mini_context.kb.conditions)
 
 
 def test_budget_stops_after_that_many_answers(mini_context: ConsultContext) -> None:
@@ -198,9 +200,9 @@ def test_budget_stops_after_that_many_answers(mini_context: ConsultContext) -> N
     nodes, report = consult(graph, mini_context, intake(max_questions=2), ["no", "no"])
 
     assert nodes.count("ask") == 2
-    assert report["stop_reason"] == "question budget reached"
-    assert report["questions_asked"] == 2
-    assert len(report["transcript"]) == 2
+    assert report.stop_reason == "question budget reached"
+    assert report.questions_asked == 2
+    assert len(report.transcript) == 2
 
 
 def test_threshold_reached_at_intake_finishes_confident(mini_context: ConsultContext) -> None:
@@ -211,8 +213,8 @@ def test_threshold_reached_at_intake_finishes_confident(mini_context: ConsultCon
     assert pending is None
     assert "ask" not in nodes
     report = values(graph)["report"]
-    assert report["stop_reason"] == "confident"
-    assert report["differential"][0]["probability"] >= 0.3
+    assert report.stop_reason == "confident"
+    assert report.differential[0].probability >= 0.3
 
 
 def test_threshold_reached_after_an_answer_finishes_confident(
@@ -220,17 +222,17 @@ def test_threshold_reached_after_an_answer_finishes_confident(
 ) -> None:
     graph = compile_fresh()
     _, pending = step(graph, intake(confidence_threshold=0.9), mini_context)
-    assert pending is not None and pending["code"] == "E_6"  # smoking: only Pneumonia has it
+    assert pending is not None and pending.code == "E_6"  # smoking: only Pneumonia has it
 
     nodes, pending = answer(graph, {"value": True}, mini_context)
 
     assert pending is None
     assert nodes == ["ask", "finish"]
     report = values(graph)["report"]
-    assert report["stop_reason"] == "confident"
-    assert report["questions_asked"] == 1
-    assert report["differential"][0]["name"] == "Pneumonia"
-    assert report["differential"][0]["probability"] >= 0.9
+    assert report.stop_reason == "confident"
+    assert report.questions_asked == 1
+    assert report.differential[0].name == "Pneumonia"
+    assert report.differential[0].probability >= 0.9
 
 
 def test_no_question_from_the_history_taker_finishes(mini_context: ConsultContext) -> None:
@@ -243,7 +245,7 @@ def test_no_question_from_the_history_taker_finishes(mini_context: ConsultContex
 
     assert pending is None
     assert nodes == ["intake", "finish"]
-    assert values(graph)["report"]["stop_reason"] == "no informative question left"
+    assert values(graph)["report"].stop_reason == "no informative question left"
     assert len(taker.views) == 1
     assert dict(taker.views[0].findings) == {"E_1": True}
     assert taker.views[0].differential, "the history taker sees the differential"
@@ -268,7 +270,7 @@ def test_retrieves_once_when_the_leaders_never_change(mini_context: ConsultConte
     assert nodes.count("retrieve") == 1
     assert nodes[:3] == ["intake", "retrieve", "driver"]
     assert nodes.count("ask") == 4
-    assert [p["doc_id"] for p in report["passages"]] == [
+    assert [p.doc_id for p in report.passages] == [
         "shared",
         "about:" + "+".join(every_condition),
     ]
@@ -287,19 +289,19 @@ def test_retrieves_again_for_each_new_set_of_leaders(mini_context: ConsultContex
     assert retriever.calls == [["Flu"], ["Pneumonia"]]
     assert nodes.count("retrieve") == 2
     trace = values(graph)["trace"]
-    retrievals = [e["for"] for e in trace if e["kind"] == "retrieval"]
+    retrievals = [e.candidates for e in trace if isinstance(e, KnowledgeRetrieved)]
     assert retrievals == retriever.calls
     # Every question is asked with knowledge about the current leader, fetched once per leader.
     latest_leaders: list[str] = []
     latest_retrieval: list[str] = []
     for entry in trace:
-        if entry["kind"] == "diagnosis":
-            latest_leaders = sorted(name for name, _ in entry["top"][:1])
-        elif entry["kind"] == "retrieval":
-            latest_retrieval = entry["for"]
-        elif entry["kind"] == "question":
+        if isinstance(entry, DifferentialMoved):
+            latest_leaders = sorted(name for name, _ in entry.top[:1])
+        elif isinstance(entry, KnowledgeRetrieved):
+            latest_retrieval = entry.candidates
+        elif isinstance(entry, QuestionAsked):
             assert latest_retrieval == latest_leaders
-    assert [p["doc_id"] for p in report["passages"]] == ["shared", "about:Flu", "about:Pneumonia"]
+    assert [p.doc_id for p in report.passages] == ["shared", "about:Flu", "about:Pneumonia"]
 
 
 def test_leaders_are_compared_as_a_set(mini_context: ConsultContext) -> None:
@@ -311,7 +313,7 @@ def test_leaders_are_compared_as_a_set(mini_context: ConsultContext) -> None:
     _, report = consult(graph, ctx, intake(max_questions=3, confidence_threshold=0.9999), ["yes"])
 
     assert retriever.calls == [["Flu", "Pneumonia"]]
-    assert len(report["passages"]) == 2
+    assert len(report.passages) == 2
 
 
 def test_without_a_retriever_never_retrieves(mini_context: ConsultContext) -> None:
@@ -322,8 +324,8 @@ def test_without_a_retriever_never_retrieves(mini_context: ConsultContext) -> No
 
     assert "retrieve" not in nodes
     assert nodes.count("ask") >= 2
-    assert report["passages"] == []
-    assert not [e for e in values(graph)["trace"] if e["kind"] == "retrieval"]
+    assert report.passages == []
+    assert not [e for e in values(graph)["trace"] if isinstance(e, KnowledgeRetrieved)]
 
 
 # -- diagnosing when the driver chooses -------------------------------------------------------
@@ -340,11 +342,11 @@ def test_diagnose_each_answer_off_routes_ask_to_driver_which_diagnoses(
     nodes, pending = answer(graph, {"text": "no"}, ctx)
 
     assert nodes == ["ask", "driver", "diagnose", "driver"]
-    assert pending is not None and pending["number"] == 2
+    assert pending is not None and pending.number == 2
     state = values(graph)
     assert state["needs_diagnosis"] is False
-    diagnoses = [e for e in state["trace"] if e["kind"] == "diagnosis"]
-    assert [e["questions"] for e in diagnoses] == [0, 1]
+    diagnoses = [e for e in state["trace"] if isinstance(e, DifferentialMoved)]
+    assert [e.questions for e in diagnoses] == [0, 1]
 
 
 # -- answers that do not fit ------------------------------------------------------------------
@@ -353,26 +355,26 @@ def test_diagnose_each_answer_off_routes_ask_to_driver_which_diagnoses(
 def test_invalid_text_answer_asks_the_same_question_again(mini_context: ConsultContext) -> None:
     graph = compile_fresh()
     _, first = step(graph, intake(), mini_context)
-    assert first is not None and first["kind"] == "B"
+    assert first is not None and first.kind == "B"
 
     nodes, again = answer(graph, {"text": "banana"}, mini_context)
 
     assert nodes == []
     assert again is not None
-    assert again["error"] == "Please answer yes, no, or don't know."
-    assert {k: v for k, v in again.items() if k != "error"} == first
+    assert again.error == "Please answer yes, no, or don't know."
+    assert again.model_copy(update={"error": None}) == first
     assert values(graph)["asked"] == []
 
     _, again = answer(graph, {"text": "perhaps"}, mini_context)
-    assert again is not None and again["code"] == first["code"] and again["error"]
+    assert again is not None and again.code == first.code and again.error
 
     nodes, second = answer(graph, {"text": "No."}, mini_context)
     assert nodes[0] == "ask"
-    assert second is not None and "error" not in second
-    assert second["number"] == 2
+    assert second is not None and second.error is None
+    assert second.number == 2
     state = values(graph)
-    assert state["findings"][first["code"]] is False
-    assert [e["code"] for e in state["trace"] if e["kind"] == "answer"] == [first["code"]]
+    assert state["findings"][first.code] is False
+    assert [e.code for e in state["trace"] if isinstance(e, AnswerGiven)] == [first.code]
 
 
 @pytest.mark.parametrize(
@@ -385,27 +387,28 @@ def test_invalid_structured_answer_asks_the_same_question_again(
 ) -> None:
     graph = compile_fresh()
     _, first = step(graph, intake(), mini_context)
-    assert first is not None and first["kind"] == "B"
+    assert first is not None and first.kind == "B"
 
     nodes, again = answer(graph, reply, mini_context)
 
     assert nodes == []
-    assert again is not None and again["error"]
-    assert again["code"] == first["code"] and again["number"] == first["number"]
+    assert again is not None and again.error
+    assert again.code == first.code and again.number == first.number
     _, nxt = answer(graph, {"value": False}, mini_context)
-    assert nxt is not None and nxt["number"] == 2 and "error" not in nxt
+    assert nxt is not None and nxt.number == 2 and nxt.error is None
 
 
 def test_invalid_value_for_a_categorical_question(mini_context: ConsultContext) -> None:
     graph = compile_fresh()
     _, first = step(graph, intake({"E_3": True}), mini_context)
-    assert first is not None and first["code"] == "E_7"  # travel: categorical
-    assert first["kind"] == "C"
+    assert first is not None and first.code == "E_7"  # travel: categorical
+    assert first.kind == "C"
 
     _, again = answer(graph, {"value": "V_99"}, mini_context)
-    assert again is not None and "V_99" in again["error"] and again["code"] == "E_7"
+    assert again is not None and again.error is not None and "V_99" in again.error
+    assert again.code == "E_7"
     _, again = answer(graph, {"value": ["V_20", "V_21"]}, mini_context)
-    assert again is not None and again["error"] and again["code"] == "E_7"
+    assert again is not None and again.error and again.code == "E_7"
 
     nodes, _ = answer(graph, {"value": "V_20"}, mini_context)
     assert nodes[:1] == ["ask"]

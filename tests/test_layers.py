@@ -57,7 +57,10 @@ def test_every_module_sits_in_exactly_one_layer() -> None:
         and len(found := _layer_of(module, layers)) != 1
         and not any(name.startswith(module + ".") for layer in layers for name in layer)
     }
-    assert not misplaced, f"modules in no layer or in several (pyproject.toml): {misplaced}"
+    assert not misplaced, (
+        "modules in no layer or in several: add each to one layer of the contract in "
+        f"pyproject.toml ([tool.importlinter]): {misplaced}"
+    )
 
 
 def test_the_layer_contract_holds() -> None:

@@ -281,6 +281,7 @@ def test_llm_writes_the_retrieval_queries_and_falls_back_to_the_retrievers_own(
     mini_kb: KnowledgeBase, tmp_path: Path, encoder: TextEncoder
 ) -> None:
     from agent.reasoners.llm.retrieval import LLMQueryRetriever, summarise_passages
+    from agent.retriever import ViewRetriever, query_of
     from retrieval.builtin_index import build_ddxplus_index, load_ddxplus_retriever
 
     build_ddxplus_index(mini_kb, tmp_path, progress=False)
@@ -295,19 +296,22 @@ def test_llm_writes_the_retrieval_queries_and_falls_back_to_the_retrievers_own(
     )
     writer = _client(lambda request: '{"queries": ["pneumonia cough fever"]}')
     retriever = LLMQueryRetriever(writer, base)
-    assert retriever.queries(view) == ["pneumonia cough fever"]
-    passages = retriever.retrieve(view)
+    query = query_of(view)
+    assert retriever.queries(query) == ["pneumonia cough fever"]
+    passages = retriever.retrieve(query)
     assert passages and all(p.source for p in passages)
+    assert passages[0].about == "Pneumonia"  # the candidate the model's query names
     broken = LLMQueryRetriever(_client(lambda request: "no"), base)
-    assert broken.queries(view) == base.queries(view)
+    assert broken.queries(query) == base.queries(query)
     summary = summarise_passages(
         _client(lambda request: '{"summary": "Pneumonia brings cough."}'), ["Flu"], passages
     )
     assert summary == "Pneumonia brings cough."
     fake = _client(None)
     clients = RoleClients(doctor=fake, diagnoser=None, patient=None, judge=None)
-    context = llm_context(embedded_context(mini_kb, retriever=base), clients)
-    assert isinstance(context.retriever, LLMQueryRetriever)
+    context = llm_context(embedded_context(mini_kb, retriever=ViewRetriever(base)), clients)
+    assert isinstance(context.retriever, ViewRetriever)
+    assert isinstance(context.retriever.source, LLMQueryRetriever)
 
 
 def test_llm_ddxplus_patient_answers_yes_no_from_its_replies(
@@ -349,10 +353,11 @@ def test_a_repeated_question_gives_way_to_the_engines(
 def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: KnowledgeBase) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.report import to_markdown
-    from agent.session import ConsultationSession
     from agent.state import CaseIntake
+    from agent.trace import DifferentialMoved
 
     reasoned = {"diagnoses": [{"name": "Pneumonia"}], "rationale": "Fever with a cough."}
     answers = [json.dumps(reasoned)]
@@ -364,12 +369,12 @@ def test_the_diagnosers_rationale_reaches_the_trace_and_the_report(mini_kb: Know
     intake = CaseIntake(age=40, sex="F", findings={"E_1": True}, max_questions=0)
 
     turn = session.start("reasoned", intake)
-    assert turn.report is not None and turn.trace is not None
+    assert turn.report is not None
     assert turn.report.differential[0].name == "Pneumonia"
     assert turn.report.rationale == "Fever with a cough."
     assert "Rationale: Fever with a cough." in to_markdown(turn.report)
-    diagnoses = [e for e in turn.trace if e["kind"] == "diagnosis"]
-    assert diagnoses and diagnoses[-1]["rationale"] == "Fever with a cough."
+    diagnoses = [e for e in turn.trace if isinstance(e, DifferentialMoved)]
+    assert diagnoses and diagnoses[-1].rationale == "Fever with a cough."
 
     answers[0] = "gibberish"  # the engine's fallback ranking has no rationale, none carried over
     fallback = session.start("fallback", intake)

@@ -293,7 +293,7 @@ def test_icraftmd_runs_on_the_tiny_model_and_reports_its_failures(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads((quiet_env / "run" / "summary.json").read_text())
-    assert summary["n"] == 1 and summary["accuracy"] == 0.0
+    assert summary["n"] == 1 and summary["gtpa@1"] == 0.0
     assert summary["invalid_outputs"] >= 2 and summary["failed_steps"] == 1
 
 

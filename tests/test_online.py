@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from agent.retriever import ViewRetriever
 from agent.roles import ConsultationView
 from retrieval.online import (
-    CombinedRetriever,
     HttpFetcher,
     OnlineRetriever,
     OnlineSettings,
@@ -24,6 +24,7 @@ from retrieval.online import (
     WikipediaSource,
     online_retriever,
 )
+from retrieval.passages import CombinedSource
 
 EFETCH = """<?xml version="1.0"?>
 <PubmedArticleSet>
@@ -189,7 +190,7 @@ def test_online_retriever_sends_names_only_and_survives_a_dead_source(
 ) -> None:
     state, base = stub
     warnings: list[str] = []
-    retriever = online_retriever(settings_for(base), warnings.append, leaders=1)
+    retriever = online_retriever(settings_for(base), warnings.append)
     view = ConsultationView(
         age=30,
         sex="F",
@@ -198,12 +199,13 @@ def test_online_retriever_sends_names_only_and_survives_a_dead_source(
         differential=[("Pneumonia", 0.8), ("Flu", 0.2)],
         max_questions=5,
     )
-    passages = retriever.retrieve(view)
+    passages = ViewRetriever(retriever, leaders=1).retrieve(view)
     assert [p.doc_id for p in passages] == ["pmid:111", "wikipedia:Pneumonia"]
+    assert {p.about for p in passages} == {"Pneumonia"}
     assert state.terms == ["Pneumonia"]  # the condition's name: no patient finding leaves
     state.down = True
-    dead = OnlineRetriever(retriever.sources, leaders=1, warn=warnings.append)
-    assert CombinedRetriever([dead]).retrieve(view) == []
+    dead = ViewRetriever(OnlineRetriever(retriever.sources, warn=warnings.append), leaders=1)
+    assert ViewRetriever(CombinedSource([dead.source]), leaders=1).retrieve(view) == []
     assert len(warnings) == 2 and "PubMed skipped" in warnings[0]
     served = len(state.requests)  # a source found down is not waited for again
     assert dead.retrieve(view) == [] and len(state.requests) == served and len(warnings) == 2

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.session import Answer, ConsultationSession
 from agent.errors import DataFormatError, DdxError, MissingDataError
 from agent.reasoners.hpo.context import hpo_context
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
 from eval.metrics import summarize
 from eval.rarebench import RareBenchRequest, run_rarebench
@@ -176,10 +176,10 @@ def test_summary_has_the_benchmark_keys() -> None:
         full_profile=False,
         label="x",
     )
-    data = summary.model_dump()
-    for key in ("n", "top1", "top3", "top10", "median_rank", "avg_questions", "seconds"):
+    data = summary.model_dump(by_alias=True)
+    for key in ("n", "gtpa@1", "gtpa@3", "gtpa@10", "median_rank", "avg_questions", "seconds"):
         assert key in data
-    assert (summary.n, summary.top1, summary.top3, summary.top10) == (4, 0.25, 0.5, 0.5)
+    assert (summary.n, summary.gtpa_1, summary.gtpa_3, summary.gtpa_10) == (4, 0.25, 0.5, 0.5)
     assert summary.median_rank == 11.5  # ranks 1, 3, 20, 101
     assert summary.avg_questions == 5.0 and summary.unranked == 1
 
@@ -190,7 +190,7 @@ def test_summary_has_the_benchmark_keys() -> None:
 def test_consultation_over_the_hpo_knowledge_base(mini_hpo_kb: HpoKnowledgeBase) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
 
     session = ConsultationSession(compile_graph(InMemorySaver()), hpo_context(mini_hpo_kb))
     with pytest.raises(DdxError, match="Unknown"):
@@ -237,7 +237,7 @@ def test_run_writes_summary_resumes_and_refuses_other_settings(
     outcome = run_rarebench(mini_hpo_kb, request, warnings.append)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 2 and summary["skipped"] == 1
-    assert summary["top1"] == 1.0 and summary["avg_questions"] == 0
+    assert summary["gtpa@1"] == 1.0 and summary["avg_questions"] == 0
     assert any("no HPO term" in w for w in warnings)
     assert outcome.newly_run == 2
     again = run_rarebench(mini_hpo_kb, request, warnings.append)
@@ -266,23 +266,23 @@ def test_eval_report_reads_a_rarebench_run_beside_a_ddxplus_one(
         label="ddx", summary=summarize([make_case("Flu", 1)], 0, 1.0), cases=[], budget=0
     )
     rows = dict(summary_rows([ddxplus, rare]))
-    assert rows["gtpa@1"] == ["1.000", "—"]
-    assert rows["top1"] == ["—", f"{written.top1:.3f}"]
+    assert rows["gtpa@1"] == ["1.000", f"{written.gtpa_1:.3f}"]
+    assert rows["ddr"][1] == "—" and rows["median_rank"][0] == "—"
     assert "label" not in rows
 
     result = CliRunner().invoke(app, ["eval", "report", str(out), "--plot", str(tmp_path / "p")])
     assert result.exit_code == 0, result.output
-    assert "top10" in result.output and "no accuracy plot" in result.output
+    assert "gtpa@10" in result.output and "no accuracy plot" in result.output
     assert not (tmp_path / "p").exists()
 
     (out / "summary.json").unlink()
     with pytest.raises(MissingDataError, match="no summary"):
         load_run(out)
-    other = tmp_path / "icraft"
+    other = tmp_path / "retrieval"
     other.mkdir()
-    (other / "run.json").write_text('{"benchmark": "icraftmd"}')
-    (other / "summary.json").write_text('{"accuracy": 0.5}')
-    with pytest.raises(DataFormatError, match="icraftmd results"):
+    (other / "run.json").write_text('{"benchmark": "retrieval"}')
+    (other / "summary.json").write_text('{"ndcg@10": 0.5}')
+    with pytest.raises(DataFormatError, match="retrieval results"):
         load_run(other)
 
 
@@ -393,7 +393,7 @@ def test_phenopacket_run_reports_per_subset_and_after_questions(
     # `ddx eval report` shows them as figures, not as raw dictionaries
     shown = dict(summary_rows([load_run(out)]))
     five = summary.after_questions[5]
-    assert f"5: n 3, top1 {five.top1:.3f}" in shown["after_questions"][0]
+    assert f"5: n 3, gtpa@1 {five.gtpa_1:.3f}" in shown["after_questions"][0]
     assert "{" not in shown["after_questions"][0] and "B: n 2" in shown["by_group"][0]
     results = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
     answers = {t["answer"] for r in results for t in r["transcript"]}

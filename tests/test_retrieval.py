@@ -13,12 +13,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from agent.cli import app
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession
 from agent.context import embedded_context
-from agent.graph import builder
 from agent.report import to_markdown
+from agent.retriever import ViewRetriever, query_of
 from agent.roles import ConsultationView, Retriever
-from agent.session import Answer, ConsultationSession
 from agent.state import CaseIntake
+from agent.trace import KnowledgeRetrieved
 from eval.ir_metrics import evaluate_run, measure_for
 from eval.retrieval_bench import read_queries
 from retrieval import builtin_index
@@ -34,6 +36,7 @@ from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.embeddings import Encoder
 from retrieval.index import BuildSettings, IndexMismatchError, build_index
 from retrieval.knowledge_retriever import KnowledgeRetriever
+from retrieval.passages import PassageSource, RetrievalQuery
 
 FIXTURES = Path(__file__).parent / "fixtures" / "retrieval"
 
@@ -54,6 +57,11 @@ def view(differential: list[tuple[str, float]], findings: dict[str, Any]) -> Con
     return ConsultationView(
         age=30, sex="F", findings=findings, asked=[], differential=differential, max_questions=5
     )
+
+
+def query(differential: list[tuple[str, float]], findings: dict[str, Any]) -> RetrievalQuery:
+    """What the consultation's Retriever role asks a source for this view."""
+    return query_of(view(differential, findings))
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -104,7 +112,23 @@ def test_unknown_metric_is_refused() -> None:
 
 
 def test_retriever_implements_the_protocol(retriever: KnowledgeRetriever) -> None:
-    assert isinstance(retriever, Retriever)
+    assert isinstance(retriever, PassageSource)
+    assert isinstance(ViewRetriever(retriever), Retriever)
+
+
+def test_the_knowledge_layer_does_not_import_the_consultation_core() -> None:
+    """retrieval/ sits below agent/: its retrievers read a RetrievalQuery, not a view."""
+    import ast
+
+    root = Path(__file__).parents[1] / "retrieval"
+    upward = []
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("agent."):
+                ground = node.module in ("agent.errors", "agent.settings")
+                if not ground and not (node.module or "").startswith("agent.llm"):
+                    upward.append(f"{path.name}: {node.module}")
+    assert upward == []
 
 
 def test_queries_name_the_leaders_and_their_separating_findings(
@@ -112,21 +136,22 @@ def test_queries_name_the_leaders_and_their_separating_findings(
 ) -> None:
     leaders = [("Pneumonia", 0.6), ("Flu", 0.3), ("Measles", 0.1)]
     findings = {"E_1": True, "E_10": True, "E_8": False}
-    separating = retriever.separating_findings(view(leaders, findings), ["Pneumonia", "Flu"])
+    separating = retriever.separating_findings(query(leaders, findings), ["Pneumonia", "Flu"])
     fever_linked_to_all = all(
         "E_1" in mini_kb.conditions[n].evidences for n in ("Pneumonia", "Flu")
     )
     assert fever_linked_to_all
     assert separating == [statement(mini_kb.evidences["E_10"].question)]  # Pneumonia's only
-    queries = retriever.queries(view(leaders, findings))
+    queries = retriever.queries(query(leaders, findings))
     assert [q.split(":")[0] for q in queries] == ["Pneumonia", "Flu", "Measles"]
 
 
 def test_retrieve_returns_each_leaders_page_with_its_citation(
     retriever: KnowledgeRetriever,
 ) -> None:
-    passages = retriever.retrieve(view([("Migraine", 0.7), ("Flu", 0.2)], {"E_3": True}))
+    passages = retriever.retrieve(query([("Migraine", 0.7), ("Flu", 0.2)], {"E_3": True}))
     assert [p.title for p in passages] == ["Migraine", "Flu"]
+    assert [p.about for p in passages] == ["Migraine", "Flu"]
     assert all(p.doc_id.startswith("ddxplus:") for p in passages)
     assert all("DDXPlus" in p.source and "CC-BY 4.0" in p.source for p in passages)
 
@@ -134,7 +159,7 @@ def test_retrieve_returns_each_leaders_page_with_its_citation(
 def test_consultation_report_cites_the_builtin_corpus(
     mini_kb: KnowledgeBase, retriever: KnowledgeRetriever
 ) -> None:
-    context = embedded_context(mini_kb, retriever=retriever)
+    context = embedded_context(mini_kb, retriever=ViewRetriever(retriever))
     session = ConsultationSession(builder.compile(checkpointer=InMemorySaver()), context)
     intake = CaseIntake(age=30, sex="F", findings={"E_1": True}, max_questions=3)
     turn = session.start("r", intake)
@@ -145,10 +170,15 @@ def test_consultation_report_cites_the_builtin_corpus(
     leaders = {r.name for r in report.differential[:3]}
     assert {p.title for p in report.passages} & leaders
     assert all(p.source.startswith("DDXPlus knowledge base") for p in report.passages)
-    retrievals = [e for e in turn.trace or [] if e["kind"] == "retrieval"]
-    assert retrievals and retrievals[0]["doc_ids"]
+    retrievals = [e for e in turn.trace if isinstance(e, KnowledgeRetrieved)]
+    assert retrievals and retrievals[0].doc_ids
     markdown = to_markdown(report)
     assert "## Sources" in markdown and report.passages[0].doc_id in markdown
+    explained = {e.name for e in report.explanations}
+    cited = [p for p in report.passages if p.about in explained]
+    assert cited, "a passage about an explained condition is cited under it"
+    section = markdown.split(f"### {cited[0].about} (")[1].split("###")[0]
+    assert f"- Sources: [{cited[0].doc_id}]" in section
 
 
 def test_builtin_index_of_another_knowledge_base_is_refused(

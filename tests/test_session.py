@@ -9,10 +9,11 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.consult.graph import builder
+from agent.consult.session import Answer, ConsultationSession, Turn
 from agent.context import ConsultContext
-from agent.graph import builder
-from agent.session import Answer, ConsultationSession, Turn
 from agent.state import CaseIntake
+from agent.trace import Finished
 from retrieval.ddxplus_kb import KnowledgeBase
 
 
@@ -60,7 +61,7 @@ def test_start_answer_and_finish(mini_context: ConsultContext) -> None:
     assert turn.report.stop_reason == "confident"
     assert turn.report.differential[0].name == "Pneumonia"
     assert [(t.code, t.value) for t in turn.report.transcript] == [("E_6", True)]
-    assert turn.trace is not None and turn.trace[-1] == {"kind": "finish", "reason": "confident"}
+    assert turn.trace[-1] == Finished(reason="confident")
 
 
 def test_an_unusable_answer_comes_back_with_an_error(mini_context: ConsultContext) -> None:
@@ -184,7 +185,7 @@ def test_a_batch_session_consults_exactly_like_a_front_end_session(
     # The batch session runs LangGraph's background saves inline, saves only at exit and lets
     # the simulated patient answer inside the graph; the consultation itself must not change
     # from one held turn by turn through interrupts, as a person holds it.
-    from agent.session import Answer, batch_session
+    from agent.consult.session import Answer, batch_session
     from simulator.ddxplus_patient import SimulatedPatient
     from simulator.records import load_patients
 

@@ -14,6 +14,7 @@ import pytest
 from agent.context import embedded_context
 from agent.reasoners.ddxplus.fit import FitSettings
 from agent.reasoners.ddxplus.recipe import ListSettings, RecipeSettings
+from agent.trace import DifferentialSnapshot
 from eval import ddxplus_tuning
 from eval.ddxplus_tradeoffs import (
     list_at,
@@ -22,7 +23,7 @@ from eval.ddxplus_tradeoffs import (
     urgent_tradeoff,
 )
 from eval.ddxplus_tuning import Config, _fold_model, _row, _sweep_configs, run_config
-from eval.schema import CaseResult, StepSnapshot
+from eval.schema import CaseResult
 from retrieval.ddxplus_kb import KnowledgeBase
 from tests.factories import make_case
 from tests.test_engine_fit import PROFILE, STATS
@@ -94,8 +95,8 @@ def test_the_intake_banner_is_read_at_the_first_snapshot() -> None:
     case = case.model_copy(
         update={
             "steps": [
-                StepSnapshot(questions=3, top=[("Flu", 0.9), ("Embolism", 0.1)]),
-                StepSnapshot(questions=0, top=[("Embolism", 0.6), ("Flu", 0.4)]),
+                DifferentialSnapshot(questions=3, top=[("Flu", 0.9), ("Embolism", 0.1)]),
+                DifferentialSnapshot(questions=0, top=[("Embolism", 0.6), ("Flu", 0.4)]),
             ]
         }
     )

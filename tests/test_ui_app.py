@@ -9,6 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from agent.trace import AnswerGiven
 from tests.test_ui_parts import ENGINE_VARIABLES
 from ui.facade import ConsultFacade
 from ui.state import FACADE_KEY
@@ -134,12 +135,10 @@ def test_a_typed_answer_that_does_not_fit_is_explained(app_env: Path) -> None:
 
 
 def findings_of(at: AppTest) -> dict[str, object]:
-    facade = facade_of(at)
-    assert facade.thread_id is not None
-    snapshot = facade.engine.session.graph.get_state(
-        {"configurable": {"thread_id": facade.thread_id}}
-    )
-    return dict(snapshot.values["findings"])
+    """The answers recorded so far, as the session's trace gives them to the app."""
+    turn = facade_of(at).turn
+    assert turn is not None
+    return {e.code: e.value for e in turn.trace if isinstance(e, AnswerGiven)}
 
 
 def test_a_choice_question_offers_one_button_per_choice(app_env: Path) -> None:

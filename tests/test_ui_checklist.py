@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.session import PendingQuestion
+from agent.consult.session import PendingQuestion
 from retrieval.hpo_kb import HpoKnowledgeBase
 from retrieval.hpo_review import checklist_code, choices_of, question_text
 from ui.consult_view import CHECKBOX_LIMIT
@@ -24,7 +24,7 @@ def page(question: object) -> None:
 
     import streamlit as st
 
-    from agent.session import Answer, PendingQuestion
+    from agent.consult.session import Answer, PendingQuestion
     from ui.consult_view import _answer_buttons
     from ui.facade import ConsultFacade
 
@@ -45,7 +45,16 @@ def page(question: object) -> None:
 
 
 def question_of(choices: list[tuple[str, str]], code: str = "Q", text: str = "") -> PendingQuestion:
-    return PendingQuestion(code, text, "M", list(choices), "reason", 3, 10, [])
+    return PendingQuestion(
+        code=code,
+        text=text,
+        kind="M",
+        choices=list(choices),
+        reason="reason",
+        expected_gain=0.0,
+        number=3,
+        budget=10,
+    )
 
 
 def open_page(question: PendingQuestion) -> AppTest:

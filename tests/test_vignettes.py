@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from agent.catalogue import DdxPlusCatalogue
+from agent.consult.session import batch_session
 from agent.context import embedded_context
 from agent.intake.options import IntakeOption, intake_options
 from agent.intake.shared import intake_reader
 from agent.report import FinalReport
-from agent.session import batch_session
 from agent.settings import DdxSettings
 from agent.state import CaseIntake
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase, Value

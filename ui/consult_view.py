@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import streamlit as st
 
+from agent.consult.session import Answer, PendingQuestion
 from agent.report import DISCLAIMER
-from agent.session import Answer, PendingQuestion
 from retrieval.ddxplus_kb import Value
 from retrieval.findings import FindingValue
 from ui.charts import differential_chart

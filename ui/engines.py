@@ -2,9 +2,9 @@
 knowledge base, the agents, the compiled graph with its SQLite checkpointer, the history index.
 
 Two kinds of knowledge: ``ddxplus`` (common conditions: the DDXPlus knowledge base and the
-Bayesian engine) and ``hpo`` (rare diseases: the HPO annotations and the phenotype reasoner,
-built through ``agent.reasoners.hpo.context.hpo_context``). Both kinds write their consultations to
-the same checkpoint file, so the history lists them side by side. Loading reports its steps to
+Bayesian engine) and ``hpo`` (rare diseases: the HPO annotations and the phenotype reasoner);
+both are built by ``agent.assembly.assemble``. Both kinds write their consultations to the
+same checkpoint file, so the history lists them side by side. Loading reports its steps to
 a :class:`ui.jobs.Progress` (the app runs it on a background thread). No Streamlit here.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from agent.session import ConsultationSession
+from agent.consult.session import ConsultationSession
 from agent.settings import DdxSettings
 from ui.history_store import HistoryStore, open_store
 from ui.jobs import Progress, no_progress
@@ -80,7 +80,7 @@ def build_engine(settings: DdxSettings, progress: Progress = no_progress) -> Eng
     Raises DdxError for the user's mistakes (missing or malformed data, a state folder that
     cannot be created, an unusable backend, a bad doctor directory).
     """
-    from agent.assembly import ddxplus_context
+    from agent.assembly import ConsultOptions, assemble
     from retrieval.ddxplus_kb import load_from_data_dir
 
     progress("Loading the knowledge base")
@@ -88,8 +88,7 @@ def build_engine(settings: DdxSettings, progress: Progress = no_progress) -> Eng
     history = open_store(settings.state_dir)
     notes: list[str] = []
     progress("Loading the engine")
-    without_doctors = settings.model_copy(update={"doctor_directory": None})
-    context = ddxplus_context(without_doctors, kb, notes.append)
+    context = assemble(settings, kb, ConsultOptions(doctors=False), notes.append).context
     if settings.doctor_directory is not None:
         context = replace(context, doctor_finder=_doctors(settings, kb, progress))
     return _engine(settings, "ddxplus", kb, context, history, notes)
@@ -98,12 +97,19 @@ def build_engine(settings: DdxSettings, progress: Progress = no_progress) -> Eng
 def build_rare_engine(settings: DdxSettings, progress: Progress = no_progress) -> Engine:
     """Rare diseases: the HPO knowledge base (built into the cache folder on first use, a few
     seconds) and the phenotype reasoner in every role."""
-    from agent.reasoners.hpo.context import hpo_context
+    from agent.assembly import ConsultOptions, assemble
     from retrieval.hpo_kb import load_hpo_kb
 
     progress("Loading the rare-disease knowledge (HPO)")
     kb = load_hpo_kb(settings.cache_folder)
-    return _engine(settings, "hpo", kb, hpo_context(kb), open_store(settings.state_dir), [])
+    notes: list[str] = []
+    # The phenotype reasoner with the built-in HPO index when it was built (cited sources);
+    # the app's doctor finder and LLM settings are for common conditions only.
+    plain = settings.model_copy(update={"doctor": "kb", "diagnoser": None})
+    if plain.diagnoser_backend != settings.diagnoser_backend or plain.doctor != settings.doctor:
+        notes.append("LLM roles apply to common conditions; rare diseases use the reasoner")
+    context = assemble(plain, kb, ConsultOptions(doctors=False), notes.append).context
+    return _engine(settings, "hpo", kb, context, open_store(settings.state_dir), notes)
 
 
 def _doctors(settings: DdxSettings, kb: KnowledgeBase, progress: Progress) -> Any:
@@ -129,7 +135,7 @@ def _engine(
 ) -> Engine:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.graph import compile_graph
+    from agent.consult.graph import compile_graph
 
     # One connection shared by every session's thread; SqliteSaver serialises access to it.
     # Write-ahead log without a disk flush per commit: an answer costs milliseconds, and a

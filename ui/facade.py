@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from agent.consult.session import Answer, PendingQuestion, Turn
 from agent.errors import DdxError
-from agent.report import FinalReport, PatientSummary, to_markdown, urgent_conditions
+from agent.report import FinalReport, PatientSummary, to_markdown
 from agent.report_html import markdown_to_html
-from agent.roles import RankedCondition
-from agent.session import Answer, PendingQuestion, Turn
 from agent.state import CaseIntake
 from retrieval.findings import FindingValue, absent_value
 from ui.complaint import ComplaintOption, complaint_options
@@ -91,11 +90,7 @@ class ConsultFacade:
         if self.report is not None:
             return self.report.urgent
         engine = self.active
-        if engine is None:
-            return []
-        ranked = [RankedCondition(name=n, probability=p) for n, p in self.differential]
-        context = engine.context
-        return urgent_conditions(context.catalogue, ranked, context.urgent_threshold)
+        return engine.session.urgent(self.differential) if engine is not None else []
 
     def history(self) -> list[ConsultationEntry]:
         return self.engine.history.list(self.user_id)
@@ -275,22 +270,17 @@ class ConsultFacade:
         return True
 
     def _show(self, thread_id: str, turn: Turn) -> None:
-        engine = self.active
-        assert engine is not None, "a consultation is shown only on a loaded engine"
         self.thread_id, self.turn = thread_id, turn
-        if turn.report is not None:
-            self.differential = [(r.name, r.probability) for r in turn.report.differential]
-            questions = turn.report.questions_asked
-        else:
-            snapshot = engine.session.graph.get_state({"configurable": {"thread_id": thread_id}})
-            values = snapshot.values
-            self.differential = [(str(n), float(p)) for n, p in values.get("differential", [])]
-            questions = len(values.get("asked", []))
+        self.differential = turn.differential
         leading = (
             f"{self.differential[0][0]} {self.differential[0][1]:.0%}" if self.differential else ""
         )
         self.engine.history.update(
-            self.user_id, thread_id, finished=turn.finished, questions=questions, leading=leading
+            self.user_id,
+            thread_id,
+            finished=turn.finished,
+            questions=turn.questions_asked,
+            leading=leading,
         )
 
 

@@ -12,9 +12,7 @@ MEANINGS: dict[str, str] = {
     "n": "Cases scored.",
     "skipped": "Cases left out (unreadable, or their disease is unknown to the knowledge).",
     "gtpa@k": "Ground-truth pathology accuracy: share of cases whose true condition is among the "
-    "k most probable of the final differential.",
-    "top1": "Share of cases whose true disease is ranked first.",
-    "topk": "Share of cases whose true disease is among the first k.",
+    "k most probable of the final differential (every benchmark's top-k accuracy).",
     "avg_rank": "Average rank of the true condition in the final differential (1 = first).",
     "median_rank": "Median rank of the true disease (among cases where it is ranked at all).",
     "unranked": "Cases whose true disease is not in the listed differential.",
@@ -36,10 +34,13 @@ MEANINGS: dict[str, str] = {
     "ndcg@k": "Normalised discounted cumulative gain of the first k results (1 = ideal order).",
     "recall@k": "Share of the relevant documents among the first k results.",
     "mrr@k": "Mean reciprocal rank of the first relevant result within the first k.",
+    "incomplete": "Some selected cases failed or were not run: the figures cover the finished "
+    "ones only.",
+    "failed": "Selected cases that failed (listed in failed.json, retried on the next run).",
+    "not_run": "Selected cases not tried because the run stopped early.",
 }
 _GENERIC = (
     (re.compile(r"^gtpa@\d+$"), "gtpa@k"),
-    (re.compile(r"^top(?!1$)\d+$"), "topk"),
     (re.compile(r"^urgent_recall@\d+$"), "urgent_recall@k"),
     (re.compile(r"^ndcg@\d+$"), "ndcg@k"),
     (re.compile(r"^recall@\d+$"), "recall@k"),

@@ -68,10 +68,18 @@ _register()
 
 def main() -> None:
     """Console-script entry point: user errors print one clear message and exit with 2."""
+    from agent.cli.extras import missing_extra
+
     try:
         app()
     except DdxError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        extra = missing_extra(exc)
+        if extra is None:
+            raise
+        typer.secho(f"error: {extra}", fg=typer.colors.RED, err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("\ninterrupted", err=True)

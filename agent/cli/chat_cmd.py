@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
+from agent.cli import knowledge_options
 from agent.cli.common import load_kb, settings_from
 from agent.errors import DdxError
 from agent.llm import options as llm_options
-from data.locations import ensure_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.report import FinalReport
-    from agent.session import ConsultationSession, Turn
+    from agent.assembly import ConsultOptions
+    from agent.llm.client import LLMClient
+    from agent.settings import DdxSettings
+    from agent.state import CaseIntake
     from retrieval.ddxplus_kb import KnowledgeBase
     from simulator.ddxplus_patient import SimulatedPatient
 
@@ -41,8 +42,12 @@ def chat(
     patient_file: Path | None = typer.Option(
         None, "--patient-file", help="DDXPlus patient CSV: a simulated patient answers."
     ),
-    patient: int = typer.Option(
-        1, "--patient", min=1, help="Which patient of --patient-file (1 = first data row)."
+    patient: int | None = typer.Option(
+        None,
+        "--patient",
+        min=1,
+        help="Which patient of --patient-file (1 = first data row) [default: 1].",
+        show_default=False,
     ),
     questions: int | None = typer.Option(
         None, "--questions", min=0, help="Question budget [default: $DDX_MAX_QUESTIONS, else 10]."
@@ -59,15 +64,10 @@ def chat(
     knowledge: bool = typer.Option(
         True,
         "--knowledge/--no-knowledge",
-        help="Cite the built-in DDXPlus knowledge index (built by `ddx index build --builtin "
-        "ddxplus`) for the leading candidates.",
+        help="Cite the built-in knowledge index of --kb (built by `ddx index build --builtin "
+        "ddxplus` or `--builtin hpo`) for the leading candidates; an LLM diagnoser reads it.",
     ),
-    online: bool = typer.Option(
-        False,
-        "--online",
-        help="Also cite PubMed abstracts and Wikipedia summaries for the leading candidates "
-        "(sends condition names only; answers cached under the state folder).",
-    ),
+    online: bool = knowledge_options.ONLINE,
     doctor: str | None = llm_options.DOCTOR,
     diagnoser: str | None = llm_options.DIAGNOSER,
     strategy: str | None = llm_options.STRATEGY,
@@ -82,13 +82,10 @@ def chat(
 
     Answer yes / no / don't know, or pick choices by number. Consultations are saved as you
     go; continue one later with --resume ID. With --patient-file, a simulated patient answers.
+    An option that cannot apply (e.g. --model with --kb hpo) is refused, never ignored.
     Decision support for learning and research, not a diagnosis.
     """
-    from rich.console import Console
-
-    from agent.assembly import ddxplus_context
-    from agent.graph import compile_graph
-    from agent.session import ConsultationSession
+    from agent.assembly import ConsultOptions, refuse_unsupported
 
     settings = settings_from(
         ctx,
@@ -98,160 +95,149 @@ def chat(
         diagnoser=diagnoser,
         strategy=strategy,
     )
-    if kb_name == "hpo":
-        from agent.cli.hpo_chat import hpo_chat
-
-        hpo_chat(settings, say=say, resume=resume, why=why, markdown=markdown)
-        return
-    if kb_name != "ddxplus":
+    if kb_name not in ("ddxplus", "hpo"):
         raise DdxError(f"--kb must be ddxplus or hpo, not {kb_name!r}.")
+    refuse_unusable(
+        kb_name,
+        resume=resume,
+        patient_file=patient_file,
+        patient=patient,
+        said=[("--age", age), ("--sex", sex), ("--say", say), ("--complaint", complaint)],
+    )
+    if strategy is not None and settings.diagnoser_backend == "kb":
+        raise DdxError(f"--strategy {strategy} needs an LLM diagnoser (--doctor or --diagnoser).")
+    options = ConsultOptions(
+        retrieval="if-built" if knowledge else "off", online=online, model_path=model
+    )
+    refuse_unsupported("hpo" if kb_name == "hpo" else "ddxplus", settings, options)
+    if kb_name == "hpo":
+        from agent.cli.hpo_chat import HpoIntake, hpo_chat
+
+        intake = HpoIntake(say=say or complaint, age=age, sex=_check_sex(sex) if sex else None)
+        hpo_chat(settings, options, intake, resume=resume, why=why, markdown=markdown)
+        return
+    _ddxplus_chat(
+        settings,
+        options,
+        given=(age, sex, say or complaint),
+        simulated_from=(patient_file, patient or 1),
+        resume=resume,
+        why=why,
+        markdown=markdown,
+    )
+
+
+def refuse_unusable(
+    kb_name: str,
+    *,
+    resume: str | None,
+    patient_file: Path | None,
+    patient: int | None,
+    said: list[tuple[str, object]],
+) -> None:
+    """One-line errors for options that would otherwise be ignored."""
+    given = [name for name, value in said if value is not None]
+    if "--say" in given and "--complaint" in given:
+        raise DdxError("Give the first message once: --say or --complaint, not both.")
+    if patient is not None and patient_file is None:
+        raise DdxError("--patient picks a row of --patient-file: give the file too.")
+    if patient_file is not None:
+        if kb_name == "hpo":
+            raise DdxError(
+                "--patient-file is a DDXPlus patient CSV; rare-disease patients are simulated "
+                "by `ddx eval rarebench --cases FILE`."
+            )
+        if given:
+            raise DdxError(
+                f"The simulated patient of --patient-file gives its own age, sex and "
+                f"complaint: drop {', '.join(given)}."
+            )
+    if resume is not None and given:
+        raise DdxError(
+            f"A resumed consultation keeps its opening: drop {', '.join(given)} with --resume."
+        )
+
+
+def _ddxplus_chat(
+    settings: DdxSettings,
+    options: ConsultOptions,
+    *,
+    given: tuple[int | None, str | None, str | None],
+    simulated_from: tuple[Path | None, int],
+    resume: str | None,
+    why: bool,
+    markdown: Path | None,
+) -> None:
+    """A DDXPlus consultation: assembled, opened (or resumed), conversed, reported."""
+    from rich.console import Console
+
+    from agent.assembly import assemble
+    from agent.cli.terminal import checkpointer, converse, resumed_turn, show_report
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
+    from agent.llm.factory import role_clients
+
     kb = load_kb(settings)
     console = Console()
-    simulated = _simulated_patient(kb, patient_file, patient) if patient_file else None
-    with _checkpointer(settings.state_dir) as saver:
-        from agent.llm.factory import role_clients
-
+    path, number = simulated_from
+    simulated = _simulated_patient(kb, path, number) if path else None
+    with checkpointer(settings.state_dir) as saver:
         clients = role_clients(settings)
-        context = ddxplus_context(
-            settings,
-            kb,
-            lambda m: console.print(f"[dim]{m}[/]"),
-            model_path=model,
-            knowledge=knowledge,
-            online=online,
-            clients=clients,
-        )
+        warn = lambda m: console.print(f"[dim]{m}[/]")  # noqa: E731
+        context = assemble(settings, kb, options, warn, clients=clients).context
         session = ConsultationSession(compile_graph(saver), context)
         if resume:
             thread_id = resume
             turn = resumed_turn(console, session, thread_id)
         else:
-            from agent.state import CaseIntake
-
             thread_id = uuid.uuid4().hex[:12]
-            if simulated is not None:
-                record = simulated.record
-                intake = CaseIntake(
-                    age=record.age,
-                    sex=record.sex,
-                    findings=simulated.intake(),
-                    max_questions=settings.max_questions,
-                    confidence_threshold=settings.confidence_threshold,
-                )
-                console.print(
-                    f"Simulated patient {record.case_id}: {record.age} y, {record.sex}, "
-                    f"complaint: {kb.evidences[record.initial_evidence].question}"
-                )
-            else:
-                from agent.cli.chat_intake import ask_complaint
-
-                known_age = age if age is not None else _ask_age()
-                known_sex = _check_sex(sex) if sex else _ask_sex()
-                picked = ask_complaint(
-                    console, kb, say or complaint, clients.doctor, settings.cache_folder
-                )
-                intake = CaseIntake(
-                    age=known_age,
-                    sex=known_sex,
-                    findings=picked.findings,
-                    regions=picked.regions,
-                    max_questions=settings.max_questions,
-                    confidence_threshold=settings.confidence_threshold,
-                )
+            intake = _opening(console, kb, settings, simulated, given, clients.doctor)
             console.print(f"[dim]consultation id {thread_id} (continue later with --resume)[/]")
             turn = session.start(thread_id, intake)
-        report = _converse(console, session, thread_id, turn, simulated, why)
-    from agent.cli.render import render_report
-
-    render_report(console, report)
-    if report.rationale:
-        console.print("\n[bold]Rationale[/] (the LLM diagnoser)")
-        console.print(f"  {report.rationale}", markup=False)
-    _render_sources(console, report)
-    from agent.cli.doctors_cmd import render_report_doctors
-
-    render_report_doctors(console, report)
-    if markdown:
-        save_markdown(console, markdown, report, thread_id)
+        report = converse(console, session, thread_id, turn, simulated, why)
+    show_report(console, report, thread_id, markdown)
     if simulated is not None:
         console.print(f"[dim]ground truth: {simulated.record.pathology}[/]")
 
 
-def resumed_turn(console: Console, session: ConsultationSession, thread_id: str) -> Turn:
-    """Where a saved consultation stands; a clear error for an unknown id or for one held over
-    the other knowledge base (``--kb``)."""
-    turn = session.current(thread_id)
-    if turn is None:
-        raise DdxError(f"No saved consultation with id {thread_id!r}.")
-    if turn.question is not None and not session.context.catalogue.knows(turn.question.code):
-        raise DdxError(
-            f"Consultation {thread_id} was held over another knowledge base: "
-            "resume it with the --kb it was started with."
-        )
-    console.print(f"Resuming consultation {thread_id}.")
-    return turn
-
-
-def save_markdown(console: Console, path: Path, report: FinalReport, thread_id: str) -> None:
-    """Write the report as Markdown; a path that cannot be written is a clear error (the
-    consultation stays saved, so nothing is lost)."""
-    from agent.report import to_markdown
-
-    try:
-        path.write_text(to_markdown(report), encoding="utf-8")
-    except OSError as exc:
-        raise DdxError(
-            f"Cannot write {path}: {exc.strerror}. The consultation is saved: run the same "
-            f"command with --resume {thread_id} and another --markdown."
-        ) from None
-    console.print(f"saved {path}")
-
-
-def _render_sources(console: Console, report: Any) -> None:
-    """The knowledge the consultation retrieved, with its citations."""
-    if report.passages:
-        console.print("\n[bold]Sources[/]")
-        for passage in report.passages:
-            console.print(f"  [{passage.doc_id}] {passage.title} — {passage.source}", markup=False)
-
-
-def _converse(
+def _opening(
     console: Console,
-    session: ConsultationSession,
-    thread_id: str,
-    turn: Turn,
+    kb: KnowledgeBase,
+    settings: DdxSettings,
     simulated: SimulatedPatient | None,
-    why: bool,
-) -> Any:
-    from agent.cli.render import render_leading, render_question
-    from agent.session import Answer
+    given: tuple[int | None, str | None, str | None],
+    doctor: LLMClient | None,
+) -> CaseIntake:
+    """The intake: the simulated patient's, or age, sex and the complaint asked for."""
+    from agent.state import CaseIntake
 
-    while turn.question is not None:
-        question = turn.question
-        render_question(console, question, show_reason=why)
-        if simulated is not None:
-            said = simulated.say(question.code)
-            console.print(f"  > {said}")
-            reply = Answer.of_value(simulated.answer(question.code))
-        else:
-            try:
-                reply = Answer.of_text(typer.prompt("  >", prompt_suffix=" "))
-            except (EOFError, typer.Abort):
-                raise DdxError(
-                    f"Stopped. Continue later with: ddx chat --resume {thread_id}"
-                ) from None
-        turn = session.answer(thread_id, reply)
-        if turn.question is not None and not turn.question.error:
-            render_leading(console, turn.question.leading)
-    return turn.report
+    if simulated is not None:
+        record = simulated.record
+        console.print(
+            f"Simulated patient {record.case_id}: {record.age} y, {record.sex}, "
+            f"complaint: {kb.evidences[record.initial_evidence].question}"
+        )
+        return CaseIntake(
+            age=record.age,
+            sex=record.sex,
+            findings=simulated.intake(),
+            max_questions=settings.max_questions,
+            confidence_threshold=settings.confidence_threshold,
+        )
+    from agent.cli.chat_intake import ask_complaint
 
-
-def _checkpointer(state_dir: Path) -> AbstractContextManager[Any]:
-    """SQLite checkpoints in the state folder: consultations survive a restart."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    ensure_folder(state_dir, "state folder")
-    return SqliteSaver.from_conn_string(str(state_dir / "consultations.sqlite"))
+    age, sex, first_message = given
+    known_age = age if age is not None else _ask_age()
+    known_sex = _check_sex(sex) if sex else _ask_sex()
+    picked = ask_complaint(console, kb, first_message, doctor, settings.cache_folder)
+    return CaseIntake(
+        age=known_age,
+        sex=known_sex,
+        findings=picked.findings,
+        regions=picked.regions,
+        max_questions=settings.max_questions,
+        confidence_threshold=settings.confidence_threshold,
+    )
 
 
 def _simulated_patient(kb: KnowledgeBase, path: Path, number: int) -> SimulatedPatient:

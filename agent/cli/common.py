@@ -6,16 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agent.settings import DdxSettings, load_settings
-
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from agent.settings import DdxSettings
     from retrieval.ddxplus_kb import KnowledgeBase
 
 
 def settings_from(ctx: typer.Context, **explicit: Any) -> DdxSettings:
     """Settings with the root ``--data-dir`` and the command's own explicit options applied."""
+    from agent.settings import load_settings
+
     root = ctx.find_root().obj or {}
     return load_settings(data_dir=root.get("data_dir"), **explicit)
 

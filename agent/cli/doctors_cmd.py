@@ -72,6 +72,8 @@ def rank_cmd(
 
     from retrieval.doctors.recommend import DoctorRecommender
 
+    if not need.strip():
+        raise DdxError('Say what the patient needs, e.g. "a doctor treating pneumonia".')
     settings = settings_from(ctx)
     recommender = DoctorRecommender.open(
         directory,
@@ -147,13 +149,9 @@ def render_report_doctors(console: Console, report: FinalReport) -> None:
 def _criteria_provider(
     choice: str, kb: KnowledgeBase | None, state_dir: Path, tag: str, backend: str | None
 ) -> CriteriaProvider:
-    from retrieval.doctors.criteria import (
-        CachedCriteria,
-        CriteriaFile,
-        KbCriteria,
-        LlmCriteria,
-        NeedCriteria,
-    )
+    from retrieval.doctors.criteria import CachedCriteria, NeedCriteria
+    from retrieval.doctors.kb_criteria import KbCriteria
+    from retrieval.doctors.written_criteria import CriteriaFile, LlmCriteria
 
     auto = KbCriteria(kb) if kb is not None else NeedCriteria()
     if choice == "auto":
@@ -201,14 +199,16 @@ def eval_cmd(
     summary.json holds n_queries, ndcg@1, ndcg@5, ndcg@10, map, mrr@10 (ir-measures,
     pytrec_eval's definitions), pnr (positive–negative pair ratio) and seconds.
     """
+    from eval.doctor_ranking import evaluate
+    from eval.run_claim import claim_for
     from retrieval.doctors.drrank import load_drrank
-    from retrieval.doctors.evaluation import evaluate
     from retrieval.doctors.llm_grader import LlmGrader
     from retrieval.doctors.rankers import make_ranker
 
     settings = settings_from(ctx)
     dataset = load_drrank(data, limit)
     ensure_folder(out, "output folder")  # before the evaluation: its results need a home
+    claim_for(out, "doctors")  # never into another benchmark's run folder
     for problem in dataset.problems[:20]:
         typer.secho(problem, fg=typer.colors.YELLOW, err=True)
     encoder = None
@@ -238,7 +238,7 @@ def eval_cmd(
             row = {"id": qid, "ranking": order, "metrics": result.per_query.get(qid, {})}
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if fairness:
-        from retrieval.doctors.fairness import probe
+        from eval.doctor_fairness import probe
 
         report = probe(dataset.queries, chosen, provider, base=result, seed=seed, progress=True)
         (out / "fairness.json").write_text(

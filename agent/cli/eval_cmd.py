@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli import bench_options, eval_retrieval_cmd, rarebench_cmd
+from agent.cli import bench_options, eval_retrieval_cmd, knowledge_options, rarebench_cmd
 from agent.cli.common import exit_if_cases_failed, exit_interrupted, load_kb, settings_from
 from agent.errors import DdxError
 from agent.llm import options as llm_options
@@ -46,6 +46,16 @@ def ddxplus(
     examples: Path | None = typer.Option(
         None, "--examples", help="Solved patients (CSV) for the fewshot-knn strategy."
     ),
+    knowledge: bool = typer.Option(
+        False,
+        "--knowledge",
+        help="Retrieve from the built-in DDXPlus index (`ddx index build --builtin ddxplus`): "
+        "cited in each report and read by an LLM diagnoser.",
+    ),
+    online: bool = knowledge_options.ONLINE,
+    doctors: bool = typer.Option(
+        False, "--doctors", help="Recommend doctors in each report (needs DDX_DOCTOR_DIRECTORY)."
+    ),
 ) -> None:
     """Benchmark the consultation graph on DDXPlus patients, the simulator answering.
 
@@ -65,11 +75,21 @@ def ddxplus(
         strategy=strategy,
     )
     kb = load_kb(settings)
-    from agent.reasoners.llm.ddxplus_roles import ddxplus_llm_roles
+    from agent.assembly import ConsultOptions, assemble
+    from agent.reasoners.llm.ddxplus_roles import ddxplus_patients
 
     if examples is not None and examples.resolve() == patients.resolve():
         raise DdxError("--examples must not be the evaluated --patients file.")
-    llm = ddxplus_llm_roles(settings, kb, cache=cache, examples=examples)
+    options = ConsultOptions(
+        retrieval="on" if knowledge else "off",
+        online=online,
+        doctors=doctors,
+        model_path=model,
+        examples=examples,
+        cache=cache,
+    )
+    warn = bench_options.stderr_warner()
+    assembled = assemble(settings, kb, options, warn)
     request = DdxPlusRequest(
         patients=patients,
         out=out,
@@ -80,10 +100,13 @@ def ddxplus(
         full_profile=full_profile,
         confidence_threshold=settings.confidence_threshold,
         model_path=model,
-        llm=llm[0] if llm else None,
+        context=assembled.context,
+        label=assembled.label,
+        patient_factory=ddxplus_patients(assembled.clients),
+        max_consecutive_failures=settings.max_consecutive_failures,
     )
     try:
-        outcome = run_ddxplus(kb, request, warn=bench_options.stderr_warner())
+        outcome = run_ddxplus(kb, request, warn=warn)
     except KeyboardInterrupt:
         raise exit_interrupted(out) from None
     bench_options.report_finished_run(out, outcome.summary, len(outcome.failures))
@@ -116,6 +139,13 @@ def icraftmd(
     patient: str | None = llm_options.PATIENT,
     strategy: str | None = llm_options.STRATEGY,
     cache: bool = llm_options.CACHE,
+    index: Path | None = typer.Option(
+        None,
+        "--index",
+        help="A knowledge index (`ddx index build --corpus FILE --out DIR`) searched for the "
+        "candidates: the doctor and the diagnoser read the passages.",
+    ),
+    online: bool = knowledge_options.ONLINE,
 ) -> None:
     """Benchmark an LLM doctor on iCraft-MD dermatology cases, an LLM patient answering.
 
@@ -142,8 +172,10 @@ def icraftmd(
         seed=seed,
         cache=cache,
         warn=lambda message: typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True),
+        index=index,
+        online=online,
     )
-    for key, value in outcome.summary.items():
+    for key, value in outcome.summary.model_dump(by_alias=True).items():
         typer.echo(f"{key}: {value}")
     typer.echo(f"wrote {out / 'summary.json'} and {out / 'cases.jsonl'}")
     exit_if_cases_failed(len(outcome.failures))
@@ -152,8 +184,10 @@ def icraftmd(
 @app.command("report")
 def report(
     runs: list[Path] = typer.Argument(..., help="Run folders written by `ddx eval ...`."),
-    plot: Path = typer.Option(
-        Path("accuracy_vs_questions.png"), "--plot", help="Where to write the accuracy plot."
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="Also plot accuracy against the questions asked to this PNG (DDXPlus runs).",
     ),
     frontier: Path | None = typer.Option(
         None,
@@ -161,10 +195,11 @@ def report(
         help="Also plot the differential list's size against its DDF1 to this PNG.",
     ),
 ) -> None:
-    """Print runs side by side and plot accuracy (GTPA@1) against the question budget.
+    """Print runs side by side; with --plot, plot accuracy (GTPA@1) against the questions asked.
 
-    DDXPlus and RareBench runs both print; only DDXPlus runs with their cases.jsonl have a
-    curve. With --frontier, the list-size / DDF1 trade-off of the runs' differential lists.
+    DDXPlus, RareBench and iCraft-MD runs all print (top-k accuracy is gtpa@k in each); only
+    DDXPlus runs with their cases.jsonl have a curve. With --frontier, the list-size / DDF1
+    trade-off of the runs' differential lists. Nothing is written unless asked.
     """
     from rich.console import Console
 
@@ -174,9 +209,9 @@ def report(
         raise DdxError("Name at least one run folder.")
     loaded = [load_run(path) for path in runs]
     Console().print(summary_table(loaded))
-    if any(run.cases for run in loaded):
+    if plot is not None and any(run.cases for run in loaded):
         typer.echo(f"wrote {plot_accuracy_curves(loaded, plot)}")
-    else:
+    elif plot is not None:
         typer.echo("no accuracy plot: it needs a DDXPlus run's cases.jsonl")
     if frontier is not None:
         from eval.frontier_plot import plot_list_frontier

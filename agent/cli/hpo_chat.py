@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from agent.assembly import ConsultOptions
     from agent.free_text import FreeTextMatcher
     from agent.reasoners.hpo.free_text import PhenotypeReading
     from agent.settings import DdxSettings
@@ -19,10 +21,21 @@ if TYPE_CHECKING:
 EXAMPLE = "tall, long thin fingers, dislocated lens, no seizures  (or HPO ids: HP:0001166)"
 
 
+@dataclass(frozen=True)
+class HpoIntake:
+    """How ``ddx chat --kb hpo`` opens: the phenotype described (asked for when None), and age
+    and sex, recorded in the report (the phenotype reasoner itself uses neither)."""
+
+    say: str | None = None
+    age: int | None = None
+    sex: str | None = None
+
+
 def hpo_chat(
     settings: DdxSettings,
+    options: ConsultOptions,
+    opening: HpoIntake,
     *,
-    say: str | None,
     resume: str | None,
     why: bool,
     markdown: Path | None,
@@ -31,35 +44,38 @@ def hpo_chat(
     """Run one HPO consultation in the terminal (see ``ddx chat --help``)."""
     from rich.console import Console
 
-    from agent.cli.chat_cmd import _checkpointer, _converse, resumed_turn, save_markdown
+    from agent.assembly import assemble
     from agent.cli.rarebench_cmd import load_hpo
-    from agent.cli.render import render_report
-    from agent.graph import compile_graph
-    from agent.reasoners.hpo.context import hpo_context
-    from agent.session import ConsultationSession
+    from agent.cli.terminal import checkpointer, converse, resumed_turn, show_report
+    from agent.consult.graph import compile_graph
+    from agent.consult.session import ConsultationSession
     from agent.state import CaseIntake
 
     console = Console()
     kb = load_hpo(settings)
-    with _checkpointer(settings.state_dir) as saver:
-        session = ConsultationSession(compile_graph(saver), hpo_context(kb))
+    warn = lambda m: console.print(f"[dim]{m}[/]")  # noqa: E731
+    context = assemble(settings, kb, options, warn).context
+    with checkpointer(settings.state_dir) as saver:
+        session = ConsultationSession(compile_graph(saver), context)
         if resume:
             thread_id = resume
             turn = resumed_turn(console, session, thread_id)
         else:
-            findings = _phenotype_findings(console, kb, settings, say, words)
+            findings = _phenotype_findings(console, kb, settings, opening.say, words)
             thread_id = uuid.uuid4().hex[:12]
             console.print(f"[dim]consultation id {thread_id} (continue later with --resume)[/]")
+            if opening.age is not None or opening.sex is not None:
+                console.print("[dim]age and sex go into the report; the reasoner uses neither[/]")
             intake = CaseIntake(
+                age=opening.age,
+                sex=opening.sex,
                 findings=dict(findings),
                 max_questions=settings.max_questions,
                 confidence_threshold=settings.confidence_threshold,
             )
             turn = session.start(thread_id, intake)
-        report = _converse(console, session, thread_id, turn, None, why)
-    render_report(console, report)
-    if markdown:
-        save_markdown(console, markdown, report, thread_id)
+        report = converse(console, session, thread_id, turn, None, why)
+    show_report(console, report, thread_id, markdown)
 
 
 def _phenotype_findings(

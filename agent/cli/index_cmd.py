@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agent.assembly import index_root
 from agent.cli.common import load_kb, settings_from
 from agent.errors import DdxError
 
@@ -104,6 +103,8 @@ def build(
             documents = hpo_documents(load_hpo(settings))
         else:
             documents = ddxplus_documents(load_kb(settings))
+        from agent.assembly import index_root
+
         target = out or index_root(settings) / builtin
     else:
         assert corpus is not None

@@ -97,7 +97,7 @@ def rarebench(
     figures per Subset / Department and after 5, 10 and 20 questions are in summary.json. A
     case is right when a ranked disease shares an id or a cross-referenced id with
     'RareDisease', or has the same normalised name. Results go to OUT/cases.jsonl as cases
-    finish (run again to resume) and OUT/summary.json (n, top1, top3, top10, median_rank,
+    finish (run again to resume) and OUT/summary.json (n, gtpa@1, gtpa@3, gtpa@10, median_rank,
     avg_questions, seconds).
     """
     from eval.rarebench import MAPPING_FILE, RareBenchRequest, run_rarebench
@@ -111,7 +111,16 @@ def rarebench(
         else:
             warn(f"{default} not found: diseases match by id and cross-reference only")
     kb = load_hpo(settings)
+    from agent.assembly import ConsultOptions, assemble
+
+    options = ConsultOptions(
+        retrieval="off",
+        doctors=False,
+        review_of_systems=review,
+        **({} if choices is None else {"checklist": choices}),
+    )
     request = RareBenchRequest(
+        context=assemble(settings, kb, options, warn).context,
         cases=cases,
         out=out,
         questions=questions,
@@ -125,6 +134,7 @@ def rarebench(
         unmentioned="unknown" if unmentioned is UnmentionedAnswer.unknown else "absent",
         confidence_threshold=settings.confidence_threshold,
         mapping=mapping,
+        max_consecutive_failures=settings.max_consecutive_failures,
     )
     try:
         outcome = run_rarebench(kb, request, warn)

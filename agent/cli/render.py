@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from agent.consult.session import PendingQuestion
 from agent.report import FinalReport
-from agent.session import PendingQuestion
 
 
 def render_question(console: Console, question: PendingQuestion, show_reason: bool) -> None:
@@ -60,6 +60,9 @@ def render_report(console: Console, report: FinalReport, top: int = 10) -> None:
             console.print(f"  [red]-[/] {effect.statement}")
         if exp.not_yet_asked:
             console.print(f"  [dim]not yet asked: {', '.join(exp.not_yet_asked)}[/]")
+        cited = [p.doc_id for p in report.passages if p.about == exp.name]
+        if cited:
+            console.print(f"  sources: {', '.join(cited)}", style="dim", markup=False)
     console.print(
         f"\n{report.questions_asked} questions asked; stopped: {report.stop_reason}.\n"
         f"[italic]{report.disclaimer}[/]"

@@ -14,7 +14,6 @@ import time
 import webbrowser
 from pathlib import Path
 
-import httpx
 import typer
 
 from agent.cli.common import settings_from
@@ -58,6 +57,8 @@ def can_open_browser() -> bool:
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
     """True once the app answers its health check; False if it exits or the time runs out."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -86,6 +87,9 @@ def ui(
     `ddx eval`, or start one), Settings. Stop with Ctrl-C. Decision support for learning and
     research, not a diagnosis.
     """
+    from agent.cli.extras import require_extra
+
+    require_extra("streamlit")  # the app runs in a child process: say it here, in one line
     settings = settings_from(ctx)  # invalid settings stop here with one clear line
     env = dict(os.environ)
     env["DDX_DATA_DIR"] = str(settings.data_dir)  # the explicit --data-dir reaches the app

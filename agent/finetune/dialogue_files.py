@@ -66,7 +66,7 @@ def sibling(out: Path, suffix: str) -> Path:
 
 
 class _TeacherRunner:
-    """One consultation per index, for :func:`eval.parallel.run_cases` (forked workers)."""
+    """One consultation per index, for :func:`agent.executor.run_cases` (forked workers)."""
 
     def __init__(
         self, teacher: EngineTeacher, records: Sequence[PatientRecord], settings: TeacherSettings
@@ -118,8 +118,7 @@ def ddxplus_dialogues(
     warn: Callable[[str], None],
 ) -> DialogueManifest:
     """Consult ``n`` patients of ``patients`` with the engine as teacher; write the files."""
-    from eval.parallel import CaseFailure, run_cases
-    from eval.run_folder import select_cases
+    from agent.executor import CaseFailure, run_cases, select_cases
 
     header, kept, skipped = _read_patients(kb, patients)
     for problem in skipped[:20]:
@@ -205,7 +204,7 @@ def _write_split(
     teacher: dict[str, float | int] | None = None,
 ) -> DialogueManifest:
     """Write the training and held-out files, then the manifest that records them."""
-    from eval.run_folder import file_sha256
+    from agent.files import file_sha256
 
     write_dialogues(out, train)
     write_dialogues(sibling(out, ".heldout.jsonl"), held)

@@ -1,32 +1,39 @@
 """Training conversations distilled from the embedded engine: the engine is the teacher.
 
-For each DDXPlus patient, the same roles the consultation graph runs (information-gain history
-taking, the Bayesian diagnoser and its likelihood-ratio explanations) consult the simulated
-patient, with the graph's stop rules (question budget, confidence threshold, no informative
-question left). The consultation is written as a chat: the intake, then one assistant turn per
-step in the :class:`~agent.llm.schemas.NextStep` schema (the engine's question and why), the
-simulator's plain-English answer, and at the end the :class:`~agent.llm.schemas.Differential`
-with the findings that support each diagnosis. The assistant turns are exactly the JSON the LLM
-roles must produce, so a model tuned on them learns the schema along with the questions.
+For each DDXPlus patient, the consultation graph runs with the embedded engine's roles
+(information-gain history taking, the Bayesian diagnoser and its likelihood-ratio
+explanations) and the simulated patient answering inside it — the same graph, driver and stop
+rules (question budget, confidence threshold, no informative question left) as every other
+consultation. The graph's report is then written as a chat: the intake, one assistant turn per
+question in the :class:`~agent.llm.schemas.NextStep` schema (the question and why, from the
+trace), the simulator's plain-English answer, the stop and its reason, and at the end the
+:class:`~agent.llm.schemas.Differential` with the findings that support each diagnosis. The
+assistant turns are exactly the JSON the LLM roles must produce, so a model tuned on them
+learns the schema along with the questions.
 
-The roles are driven directly rather than through the LangGraph graph: the graph's
-checkpointing and interrupts are for interactive sessions, and cost more than the engine itself
-(≥ 200 conversations a second needs the bare loop).
+The teacher's context asks no differential-list questions and writes no report explanations
+or list (the dialogue has its own, for the diagnoses it names), so the graph does only the
+work the dialogue shows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.consult.policy import teacher_stop_text
+from agent.consult.session import ConsultationSession, batch_session
 from agent.finetune.chat_data import Dialogue
 from agent.llm.base import Message
 from agent.llm.schemas import Differential, NextStep, RankedDiagnosis
-from agent.reasoners.ddxplus.roles import BayesDiagnoser, InformationGainHistoryTaker
+from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.render import known_lines, patient_line
+from agent.report import FinalReport
 from agent.roles import ConsultationView, RankedCondition
+from agent.state import CaseIntake
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.records import PatientRecord
@@ -48,19 +55,23 @@ REASONS_PER_DIAGNOSIS = 3
 
 @dataclass(frozen=True)
 class EngineTeacher:
-    """The embedded engine's roles, as the consultation graph's default context builds them."""
+    """A batch session of the consultation graph over the embedded engine's roles."""
 
+    session: ConsultationSession
     diagnoser: BayesDiagnoser
-    history_taker: InformationGainHistoryTaker
 
     @classmethod
     def build(cls, kb: KnowledgeBase, model_path: Path | None = None) -> EngineTeacher:
-        from agent.context import embedded_context
+        from agent.assembly import ConsultOptions, assemble
 
-        context = embedded_context(kb, model_path)
+        options = ConsultOptions(retrieval="off", doctors=False, model_path=model_path)
+        context = assemble(None, kb, options).context
+        # the teacher's dialogues ask single findings and list no differential: no list questions
+        context = dataclasses.replace(
+            context, list_taker=None, differential_lister=None, explain_top_k=0
+        )
         assert isinstance(context.diagnoser, BayesDiagnoser)
-        assert isinstance(context.history_taker, InformationGainHistoryTaker)
-        return cls(context.diagnoser, context.history_taker)
+        return cls(batch_session(context), context.diagnoser)
 
 
 @dataclass(frozen=True)
@@ -71,22 +82,31 @@ class TeacherSettings:
     confidence_threshold: float = 0.95
 
 
-def _intake_turn(teacher: EngineTeacher, view: ConsultationView, budget: int) -> str:
-    return (
-        f"Patient: {patient_line(view.age, view.sex)}\n\n"
-        f"What the patient says first:\n{known_lines(teacher.diagnoser.kb, view)}\n\n"
-        f"Questions left in the budget: {budget}.\nChoose the next step."
+def _view(record: PatientRecord, report: FinalReport, budget: int) -> ConsultationView:
+    return ConsultationView(
+        age=record.age,
+        sex=record.sex,
+        findings=report.findings,
+        asked=[entry.code for entry in report.transcript],
+        differential=(),
+        max_questions=budget,
     )
 
 
-def _stop_reason(asked: int, budget: int, top: float, threshold: float, left: bool) -> str:
-    if asked >= budget:
-        return "The question budget is used up."
-    if top >= threshold:
-        return f"The leading diagnosis is already very likely ({top:.0%})."
-    if not left:
-        return "No remaining question would change the differential."
-    return ""
+def _intake_turn(kb: KnowledgeBase, intake: CaseIntake) -> str:
+    view = ConsultationView(
+        age=intake.age,
+        sex=intake.sex,
+        findings=intake.findings,
+        asked=(),
+        differential=(),
+        max_questions=intake.max_questions,
+    )
+    return (
+        f"Patient: {patient_line(view.age, view.sex)}\n\n"
+        f"What the patient says first:\n{known_lines(kb, view)}\n\n"
+        f"Questions left in the budget: {intake.max_questions}.\nChoose the next step."
+    )
 
 
 def _differential(
@@ -110,51 +130,42 @@ def _json(step: NextStep | Differential) -> str:
     return step.model_dump_json(exclude_defaults=True)
 
 
-def teach(teacher: EngineTeacher, record: PatientRecord, settings: TeacherSettings) -> Dialogue:
-    """One consultation of ``record``'s simulated patient, as a training conversation."""
-    kb = teacher.diagnoser.kb
-    patient = SimulatedPatient(kb, record)
-    findings = dict(patient.intake())
-    asked: list[str] = []
-
-    def view() -> ConsultationView:
-        return ConsultationView(
-            age=record.age,
-            sex=record.sex,
-            findings=findings,
-            asked=asked,
-            differential=(),
-            max_questions=settings.questions,
-        )
-
+def dialogue_of(
+    teacher: EngineTeacher, record: PatientRecord, intake: CaseIntake, report: FinalReport
+) -> Dialogue:
+    """A finished consultation's report as a training conversation: the transcript's questions
+    (with the reason the trace gives) and answers, the graph's stop, the final differential."""
     messages = [
         Message(role="system", content=SYSTEM),
-        Message(role="user", content=_intake_turn(teacher, view(), settings.questions)),
+        Message(role="user", content=_intake_turn(teacher.diagnoser.kb, intake)),
     ]
-    diagnoser = teacher.diagnoser
-    while True:
-        # The leader's probability alone decides the confidence stop: the full ranking (49
-        # pydantic objects) is built once, for the final differential.
-        top = float(diagnoser.posterior(view()).max())
-        question = None
-        if len(asked) < settings.questions and top < settings.confidence_threshold:
-            question = teacher.history_taker.next_question(view())
-        if question is None:
-            reason = _stop_reason(
-                len(asked), settings.questions, top, settings.confidence_threshold, False
-            )
-            stop = NextStep(action="stop", reason=reason)
-            messages.append(Message(role="assistant", content=_json(stop)))
-            break
-        step = NextStep(action="ask", question=question.text, reason=question.reason)
+    for entry in report.transcript:
+        step = NextStep(action="ask", question=entry.question, reason=entry.reason)
         messages.append(Message(role="assistant", content=_json(step)))
-        messages.append(Message(role="user", content=patient.say(question.code)))
-        findings[question.code] = patient.answer(question.code)
-        asked.append(question.code)
+        messages.append(Message(role="user", content=entry.answer))
+    top = report.differential[0].probability if report.differential else 0.0
+    stop = NextStep(action="stop", reason=teacher_stop_text(report.stop_reason, top))
+    messages.append(Message(role="assistant", content=_json(stop)))
     messages.append(Message(role="user", content=DIFFERENTIAL_REQUEST))
-    final = _differential(teacher, view(), diagnoser.diagnose(view()))
+    view = _view(record, report, intake.max_questions)
+    final = _differential(teacher, view, report.differential)
     messages.append(Message(role="assistant", content=_json(final)))
     return Dialogue(id=record.case_id, messages=tuple(messages))
+
+
+def teach(teacher: EngineTeacher, record: PatientRecord, settings: TeacherSettings) -> Dialogue:
+    """One consultation of ``record``'s simulated patient through the graph, as a training
+    conversation."""
+    patient = SimulatedPatient(teacher.diagnoser.kb, record)
+    intake = CaseIntake(
+        age=record.age,
+        sex=record.sex,
+        findings=patient.intake(),
+        max_questions=settings.questions,
+        confidence_threshold=settings.confidence_threshold,
+    )
+    report = teacher.session.consult_to_end(record.case_id, intake, patient.answer)
+    return dialogue_of(teacher, record, intake, report)
 
 
 def teach_all(

@@ -13,24 +13,22 @@ sore throat + pain in the throat); weaker ones become alternatives. An "and" lis
 whole when the whole matches one question better than any of its parts ("weakness in both
 arms and legs"), item by item otherwise ("a cough and a fever").
 
-The best candidate of every item makes the first reading; each runner-up, swapped in for its
-item, makes another, ranked by mean score. Present children imply their parents (a pain's place
-implies the pain). A message that matches nothing gives no reading: callers say so.
+The item's candidates become the message's ranked readings in :mod:`agent.intake.combine` (the
+best of every item first, each runner-up swapped in for another; parents of present children
+added). A message that matches nothing gives no reading: callers say so.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.free_text import Clause, TextEncoder, clause_core, split_clauses
+from agent.intake.combine import Candidate, best_readings, combine, group_items
 from agent.intake.labels import IntakeLabels, build_labels, valued_roots
-from agent.intake.located import INTENSITY, LocatedReader, PlaceMatch, Thresholds
+from agent.intake.located import LocatedReader, PlaceMatch, Thresholds
 from agent.intake.models import IntakeReading, ReadFinding, Reading
 from agent.intake.vectors import QueryVectors
 from retrieval.ddxplus_kb import KnowledgeBase
@@ -49,14 +47,6 @@ class ReaderSettings(BaseModel):
     alternatives: float = Field(default=0.1, description="Runner-ups this close are offered.")
     per_item: int = Field(default=3, description="Candidates kept per item.")
     max_readings: int = Field(default=5, description="Readings offered, best first.")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One way to read one item of the message."""
-
-    findings: tuple[ReadFinding, ...]
-    score: float
 
 
 class IntakeReader:
@@ -83,21 +73,21 @@ class IntakeReader:
 
     def read(self, message: str) -> IntakeReading:
         """Every reading of ``message``, best first."""
-        per_item = [c for group in _groups(split_clauses(message)) for c in self._group(group)]
-        return IntakeReading(
-            text=message, readings=tuple(self._readings([c for c in per_item if c]))
-        )
+        groups = group_items(split_clauses(message))
+        per_item = [c for group in groups for c in self._group(group) if c]
+        readings = best_readings(self.kb, per_item, self.settings.max_readings)
+        return IntakeReading(text=message, readings=tuple(readings))
 
     def merge(self, readings: list[Reading]) -> Reading | None:
         """One reading holding the findings of several (None for none)."""
         if not readings:
             return None
-        return self._reading([Candidate(r.findings, r.score) for r in readings])
+        return combine(self.kb, [Candidate(r.findings, r.score) for r in readings])
 
     def read_statement(self, statement: str, present: bool) -> Reading | None:
         """The best reading of one short statement whose presence is known (an LLM's item)."""
         candidates = self._item(clause_core(statement), not present, statement)
-        return self._reading([candidates[0]]) if candidates else None
+        return combine(self.kb, [candidates[0]]) if candidates else None
 
     # -- one clause ---------------------------------------------------------------------------
 
@@ -203,50 +193,6 @@ class IntakeReader:
         i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
         return space.keys[int(j)] if scores[i, j] >= self.settings.place else None
 
-    # -- the whole message --------------------------------------------------------------------
-
-    def _readings(self, per_item: list[list[Candidate]]) -> list[Reading]:
-        if not per_item:
-            return []
-        best = [candidates[0] for candidates in per_item]
-        options = [best]
-        for i, candidates in enumerate(per_item):
-            options += [[*best[:i], alternative, *best[i + 1 :]] for alternative in candidates[1:]]
-        readings: list[Reading] = []
-        for option in options:
-            reading = self._reading(option)
-            if reading.findings and all(r.findings != reading.findings for r in readings):
-                readings.append(reading)
-        first, rest = readings[:1], sorted(readings[1:], key=lambda r: -r.score)
-        return (first + rest)[: self.settings.max_readings]
-
-    def _reading(self, candidates: list[Candidate]) -> Reading:
-        merged: dict[tuple[str, object], ReadFinding] = {}
-        for candidate in candidates:
-            for found in candidate.findings:
-                key = (found.code, None if isinstance(found.value, bool) else found.value)
-                if key not in merged or found.score > merged[key].score:
-                    merged[key] = found
-        findings = _with_parents(self.kb, list(merged.values()))
-        score = sum(c.score for c in candidates) / len(candidates)
-        return Reading(findings=tuple(findings), score=round(score, 4))
-
-
-def _groups(items: list[Clause]) -> list[list[Clause]]:
-    """Items of the same clause together (split_clauses gives each its clause as source); an
-    item that is only an intensity ("headache, 8 out of 10") belongs to the one before it."""
-    groups: list[list[Clause]] = []
-    for item in items:
-        same_clause = bool(groups) and groups[-1][0].source == item.source
-        if same_clause and INTENSITY.fullmatch(item.text.strip()):
-            last = groups[-1][-1]
-            groups[-1][-1] = replace(last, text=f"{last.text} {item.text}")
-        elif same_clause:
-            groups[-1].append(item)
-        else:
-            groups.append([item])
-    return groups
-
 
 _PLACE_LEAD = r"(?:\b(?:in|on|at|of|under|behind|around|across|near|to|into)\s+)?" + (
     r"(?:\b(?:my|his|her|their|the|your|our|both|left|right)\s+)*"
@@ -262,39 +208,3 @@ def _without(text: str, span: str) -> str:
 
 def _denied(found: ReadFinding) -> ReadFinding:
     return found.model_copy(update={"value": False})
-
-
-def _with_parents(kb: KnowledgeBase, findings: list[ReadFinding]) -> list[ReadFinding]:
-    """Each present finding's parent is present too (a denial of it gives way)."""
-    out = {(f.code, None if isinstance(f.value, bool) else f.value): f for f in findings}
-    for found in findings:
-        child = found
-        while found.value is not False and (parent := kb.evidence(child.code).parent):
-            key = (parent, None)
-            if key not in out or out[key].value is False:
-                question = kb.evidence(parent).question
-                out[key] = ReadFinding(
-                    code=parent,
-                    value=True,
-                    matched=question,
-                    said=found.said,
-                    score=found.score,
-                    implied_by=found.code,
-                )
-            child = out[key]
-    return sorted(out.values(), key=_family_order(kb, list(out.values())))
-
-
-def _family_order(kb: KnowledgeBase, findings: list[ReadFinding]) -> Callable[[ReadFinding], Any]:
-    """In the order of the message, each child right after its parent."""
-
-    def lineage(code: str) -> list[str]:
-        chain = [code]
-        while (parent := kb.evidence(chain[-1]).parent) is not None:
-            chain.append(parent)
-        return chain
-
-    first: dict[str, int] = {}
-    for i, found in enumerate(findings):
-        first.setdefault(lineage(found.code)[-1], i)
-    return lambda f: (first[lineage(f.code)[-1]], len(lineage(f.code)))

@@ -20,10 +20,12 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_after_delay,
     wait_exponential,
 )
 
 from agent.llm.base import ChatRequest, LLMError, LLMUnavailableError
+from agent.settings import LLM_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class OpenAIChat:
         base_url: str,
         *,
         api_key: str | None = None,
-        timeout: float = 60.0,
+        timeout: float = LLM_TIMEOUT_SECONDS,
         attempts: int = 4,
         backoff: float = 0.5,
         max_connections: int = 64,
@@ -47,6 +49,9 @@ class OpenAIChat:
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
+        self.deadline = 2 * timeout
+        """A call and its retries give up after this: a hung server must not cost attempts ×
+        timeout (4 minutes by the old defaults) per call."""
         self.backoff = backoff
         self._structured_format = True
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -79,7 +84,7 @@ class OpenAIChat:
 
     def complete(self, request: ChatRequest) -> str:
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline),
             wait=wait_exponential(multiplier=self.backoff, max=8.0),
             retry=retry_if_exception_type(_TransientError),
             reraise=False,
@@ -91,7 +96,8 @@ class OpenAIChat:
         except RetryError as exc:
             cause = exc.last_attempt.exception()
             raise LLMUnavailableError(
-                f"The LLM server at {self.base_url} failed {self.attempts} time(s) "
+                f"The LLM server at {self.base_url} failed {exc.last_attempt.attempt_number} "
+                "time(s) "
                 f"({cause}). Is it running and serving model {self.model!r}?"
             ) from None
         raise AssertionError("unreachable: Retrying either returns or raises")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.ddxplus_kb import KnowledgeBase, load_from_data_dir
-from retrieval.doctors.criteria import KbCriteria
+from retrieval.doctors.kb_criteria import KbCriteria
 from retrieval.doctors.profiles import DoctorProfile, load_directory
 
 REFERRAL_WORDS = ("refers", "referred", "suspected")

@@ -48,6 +48,9 @@ outweigh a real match."""
 
 
 class RankedDoctor(BaseModel):
+    """One doctor of a ranking, with the criteria their profile meets: what ``ddx doctors
+    rank`` and the app's Doctors page list, and what a consultation's report recommends."""
+
     model_config = ConfigDict(frozen=True)
 
     rank: int = Field(ge=1)
@@ -55,6 +58,25 @@ class RankedDoctor(BaseModel):
     profile: DoctorProfile
     rationale: list[CriterionEvidence] = Field(default_factory=list)
     reason: str = Field(default="", description="The LLM grader's written reason, if any.")
+
+    @property
+    def doctor_id(self) -> str:
+        return self.profile.id
+
+    @property
+    def headline(self) -> str:
+        """Name, title, department and hospital, as one line."""
+        return self.profile.headline()
+
+    @property
+    def criteria_met(self) -> list[str]:
+        """The keys of the criteria the profile meets, in the criteria's order."""
+        return [e.key for e in self.rationale if e.met]
+
+    @property
+    def evidence(self) -> list[str]:
+        """'criterion: profile text' for every criterion met."""
+        return [f"{e.key}: {e.evidence}" for e in self.rationale if e.met]
 
 
 class Ranking(BaseModel):

@@ -1,4 +1,5 @@
-"""The one entry point for ranking doctors over a directory: the CLI and the consultation use it.
+"""The one entry point for ranking doctors over a directory: the CLI, the app and the
+consultation (through ``agent.doctors``) use it.
 
 need → criteria (cached) → first stage (hybrid search over the persisted directory index,
 skipped when the caller gives the candidates) → ranker → top k with rationales.
@@ -7,31 +8,30 @@ skipped when the caller gives the candidates) → ranker → top k with rational
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrieval.doctors.criteria import (
-    CachedCriteria,
-    CriteriaProvider,
-    CriteriaSet,
-    KbCriteria,
-    NeedCriteria,
-)
+from retrieval.doctors.criteria import CachedCriteria, CriteriaProvider, CriteriaSet, NeedCriteria
 from retrieval.doctors.first_stage import (
     FIRST_STAGE_DEPTH,
     DirectoryIndex,
     OnProgress,
     default_index_dir,
 )
+from retrieval.doctors.kb_criteria import KbCriteria
 from retrieval.doctors.profiles import DoctorProfile, load_directory
-from retrieval.doctors.rankers import Ranker, Ranking, make_ranker, rank, rationale_matcher
+from retrieval.doctors.rankers import (
+    RankedDoctor,
+    Ranker,
+    Ranking,
+    make_ranker,
+    rank,
+    rationale_matcher,
+)
 from retrieval.doctors.rationale import SectionMatcher
 
 if TYPE_CHECKING:
-    from agent.context import ConsultContext
-    from agent.report import RecommendedDoctor
-    from agent.settings import DdxSettings
     from retrieval.ddxplus_kb import KnowledgeBase
 
 DEFAULT_TOP = 5
@@ -108,25 +108,16 @@ class DoctorRecommender:
             pool.setdefault(profile.id, profile)
         return list(pool.values())
 
-    def recommend_for(self, condition: str, top: int = DEFAULT_TOP) -> list[RecommendedDoctor]:
-        """Doctors for a diagnosis (the consultation's leading condition), as report entries."""
-        from agent.report import RecommendedDoctor
-
+    def recommend_for(self, condition: str, top: int = DEFAULT_TOP) -> list[RankedDoctor]:
+        """Doctors for a diagnosis (the consultation's leading condition, the report's
+        ``DoctorFinder``): a knowledge-base condition gets the knowledge base's criteria for it
+        directly, anything else the criteria of the need "a doctor treating <condition>"."""
+        need = f"a doctor treating {condition}"
         criteria: CriteriaSet | None = None
         provider = self.criteria.inner if isinstance(self.criteria, CachedCriteria) else None
         if isinstance(provider, KbCriteria) and condition in provider.kb.conditions:
-            criteria = provider.for_condition(condition, need=f"a doctor treating {condition}")
-        ranking = self.rank(f"a doctor treating {condition}", top=top, criteria=criteria)
-        return [
-            RecommendedDoctor(
-                doctor_id=d.profile.id,
-                headline=d.profile.headline(),
-                score=d.score,
-                criteria_met=[e.key for e in d.rationale if e.met],
-                evidence=[f"{e.key}: {e.evidence}" for e in d.rationale if e.met],
-            )
-            for d in ranking.doctors
-        ]
+            criteria = provider.for_condition(condition, need=need)
+        return self.rank(need, top=top, criteria=criteria).doctors
 
 
 def _embedded_on(index: DirectoryIndex) -> Ranker:
@@ -135,14 +126,3 @@ def _embedded_on(index: DirectoryIndex) -> Ranker:
     from retrieval.doctors.rankers import EmbeddedRanker
 
     return EmbeddedRanker(index.matcher)
-
-
-def with_doctors(
-    context: ConsultContext, settings: DdxSettings, kb: KnowledgeBase
-) -> ConsultContext:
-    """The context with a doctor finder when ``settings.doctor_directory`` is set (the final
-    report then recommends doctors for the leading diagnosis); unchanged otherwise."""
-    if settings.doctor_directory is None:
-        return context
-    finder = DoctorRecommender.open(settings.doctor_directory, state_dir=settings.state_dir, kb=kb)
-    return replace(context, doctor_finder=finder)

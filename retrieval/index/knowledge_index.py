@@ -136,6 +136,7 @@ class KnowledgeIndex:
 
     def _dense_scores(self, query: str, depth: int) -> dict[int, float]:
         assert self._dense is not None and self._encoder is not None
+        one_query_thread()
         return self._dense.search(self._encoder.encode([query]), depth)
 
     def _lexical_scores(self, query: str, depth: int) -> dict[int, float]:
@@ -181,3 +182,15 @@ class KnowledgeIndex:
 
 
 __all__ = ["Hit", "IndexMismatchError", "KnowledgeIndex", "Method"]
+
+
+def one_query_thread() -> None:
+    """Embed queries on one torch thread in this process. A query is one short text: one
+    thread is as fast when the machine is idle and many times faster when its cores are
+    oversubscribed (BENCHMARKS.md, "Knowledge retrieval"). It also keeps a process that forks
+    workers after a query (a benchmark warms up in the parent) safe: torch's OpenMP thread
+    pool does not survive a fork, and workers that inherit one hang on their first query."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)

@@ -14,13 +14,13 @@ can be checked against the files it claims to come from.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.errors import DdxError
+from agent.files import file_sha256
 from agent.reasoners.ddxplus.fit import FitSettings, fit_from_stats
 from agent.reasoners.ddxplus.fit_list import fit_list_model
 from agent.reasoners.ddxplus.model_file import Decisions, EngineModel
@@ -52,15 +52,6 @@ class FitInputs:
     stats: Path | None = None
     profile: Path | None = None
     patients: Sequence[Path] = ()
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file: recorded so a model (or a run) names exactly what it used."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _described(path: Path) -> dict[str, str]:

@@ -68,7 +68,7 @@ def load_engine_model(kb: KnowledgeBase, choice: ModelChoice = None) -> LoadedMo
 def describe_model(kb: KnowledgeBase, choice: ModelChoice = None) -> str:
     """What a run records as its model: "structural", or the file that will be used with the
     start of its SHA-256 (so a resumed run cannot silently switch models)."""
-    from agent.reasoners.ddxplus.recipe import file_sha256
+    from agent.files import file_sha256
 
     name = str(choice) if choice is not None else DEFAULT
     if name == STRUCTURAL:

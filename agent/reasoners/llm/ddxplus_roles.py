@@ -1,30 +1,30 @@
-"""LLM roles for DDXPlus runs (``ddx eval ddxplus --doctor … --patient …``, ``ddx chat``).
-
-Builds the clients from the settings, the consultation context that puts them behind the role
-protocols, and the patient factory (an LLM role-playing the record, or the structured
-simulator). Returns None when every role is ``kb``: the run is the embedded one, unchanged.
+"""LLM roles for DDXPlus runs (``ddx eval ddxplus --doctor … --patient …``, ``ddx chat``):
+the label a run records, the solved cases of the fewshot-knn strategy and the patient factory
+(an LLM role-playing the record, or the structured simulator). The context itself is built by
+:func:`agent.assembly.assemble`, like every other.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from agent.context import ConsultContext, embedded_context
-from agent.errors import DataFormatError, SettingsError
+from agent.errors import DataFormatError
 from agent.llm.client import LLMClient
-from agent.llm.factory import RoleClients, role_clients
-from agent.reasoners.llm.context import llm_context
+from agent.llm.factory import RoleClients
 from agent.reasoners.llm.knn import SolvedCase, SolvedCasePool
 from agent.settings import DdxSettings
 from data.locations import require_existing
-from eval.ddxplus_bench import LLMRoles
 from retrieval.ddxplus_kb import KnowledgeBase
 from simulator.ddxplus_patient import SimulatedPatient
 from simulator.llm_patient import LLMDdxPlusPatient, ddxplus_profile
 from simulator.records import PatientRecord, load_patients
 
 log = logging.getLogger(__name__)
+
+PatientFactory = Callable[[KnowledgeBase, PatientRecord], SimulatedPatient]
+"""Builds the patient of one record: the structured simulator, or an LLM playing it."""
 
 
 def roles_label(settings: DdxSettings, clients: RoleClients) -> str:
@@ -53,24 +53,9 @@ def solved_ddxplus_cases(kb: KnowledgeBase, path: Path) -> SolvedCasePool:
     )
 
 
-def ddxplus_llm_roles(
-    settings: DdxSettings, kb: KnowledgeBase, *, cache: bool = True, examples: Path | None = None
-) -> tuple[LLMRoles, RoleClients] | None:
-    clients = role_clients(settings, cache=cache)
-    if not clients.all():
-        return None
-    clients.check()
-    if settings.strategy == "fewshot-knn" and clients.diagnoser is not None and examples is None:
-        raise SettingsError(
-            "The fewshot-knn strategy needs solved cases: give --examples PATIENTS.csv "
-            "(e.g. a training split; never the patients being evaluated)."
-        )
-    pool = solved_ddxplus_cases(kb, examples) if examples is not None else None
-
-    def context(kb: KnowledgeBase, model_path: Path | None) -> ConsultContext:
-        base = embedded_context(kb, model_path)
-        return llm_context(base, clients, strategy=settings.strategy, examples=pool)
-
+def ddxplus_patients(clients: RoleClients) -> PatientFactory:
+    """Who answers a DDXPlus benchmark case: an LLM role-playing the record when the patient
+    role has a backend, the structured simulator otherwise."""
     patient_client = clients.patient
 
     def patient(kb: KnowledgeBase, record: PatientRecord) -> SimulatedPatient:
@@ -78,4 +63,4 @@ def ddxplus_llm_roles(
             return SimulatedPatient(kb, record)
         return LLMDdxPlusPatient(kb, record, patient_client)
 
-    return LLMRoles(label=roles_label(settings, clients), context=context, patient=patient), clients
+    return patient

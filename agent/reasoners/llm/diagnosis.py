@@ -5,10 +5,10 @@ KB-free iCraft-MD loop. The answer is restricted to the benchmark's diagnoses by
 matching; names that match nothing are dropped, and an answer left with none is invalid (it is
 re-asked like any schema error). :class:`LLMDiagnoser` puts it behind the ``Diagnoser``
 protocol: the engine's posterior is context in hybrid mode and the fallback in every mode;
-explanations (likelihood ratios) come from the engine. The model's rationale rides on the
-returned ranking (:class:`RankingWithRationale`, still a list of ranked conditions, so the
-protocol is unchanged and nothing per-consultation is kept on the shared diagnoser); the graph
-copies it into the trace and the final report.
+explanations (likelihood ratios) come from the engine. The model's rationale comes with the
+ranking as a typed field (:meth:`LLMDiagnoser.diagnosis` returns an ``agent.roles.Diagnosis``;
+nothing per-consultation is kept on the shared diagnoser); the graph copies it into the trace
+and the final report.
 
 Probabilities: a model's ranking carries an order, not probabilities. The DDXPlus diagnoser
 keeps the model's order and gives the ranks the engine's sorted posterior values, so the
@@ -19,19 +19,26 @@ diagnosis would otherwise claim 100 % and end the consultation before any questi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.catalogue import DdxPlusCatalogue, FindingCatalogue
 from agent.errors import SettingsError
 from agent.llm.base import LLMError, LLMUnavailableError, Message, StructuredOutputError
 from agent.llm.client import LLMClient
 from agent.llm.schemas import Differential
 from agent.llm.structured import generate_structured
-from agent.reasoners.ddxplus.roles import BayesDiagnoser
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.knn import SolvedCasePool, examples_text
-from agent.reasoners.llm.render import known_lines, patient_line, ranking_text
-from agent.roles import ConditionExplanation, ConsultationView, RankedCondition
+from agent.reasoners.llm.render import findings_text, patient_line, ranking_text
+from agent.reasoners.llm.retrieval import evidence_for
+from agent.roles import (
+    ConditionExplanation,
+    ConsultationView,
+    Diagnoser,
+    Diagnosis,
+    RankedCondition,
+)
 from agent.settings import Strategy
 from retrieval.ddxplus_kb import KnowledgeBase
 from retrieval.fuzzy import restrict
@@ -50,14 +57,6 @@ class LLMDifferential:
     rationale: str
     deferred: bool = False
     """Hybrid mode: the model kept the engine's ranking."""
-
-
-class RankingWithRationale(list[RankedCondition]):
-    """A ranked differential that also carries the model's rationale for the clinician."""
-
-    def __init__(self, ranked: Iterable[RankedCondition], rationale: str) -> None:
-        super().__init__(ranked)
-        self.rationale = rationale
 
 
 def llm_differential(
@@ -144,17 +143,27 @@ def rank_probabilities(
 
 
 class LLMDiagnoser:
-    """Diagnoser over DDXPlus: the LLM ranks the knowledge base's conditions."""
+    """Diagnoser over a knowledge base: the LLM ranks its conditions (DDXPlus: all 49), or
+    the engine's ``shortlist`` leading ones when there are too many to list (HPO's ~12,000
+    rare diseases), reading the findings as the catalogue phrases them."""
 
     def __init__(
         self,
         client: LLMClient,
-        kb: KnowledgeBase,
-        engine: BayesDiagnoser,
+        kb: KnowledgeBase | None,
+        engine: Diagnoser,
         *,
         strategy: Strategy = "standard",
         examples: SolvedCasePool | None = None,
+        summariser: LLMClient | None = None,
+        catalogue: FindingCatalogue | None = None,
+        shortlist: int | None = None,
     ) -> None:
+        """``summariser``: condenses retrieved passages for the prompt (None: the prompt
+        carries their cited excerpts). ``kb`` None: give the ``catalogue`` and a
+        ``shortlist`` (the candidates are then the engine's leaders)."""
+        if kb is None and (catalogue is None or shortlist is None):
+            raise TypeError("without a DDXPlus kb, give the catalogue and a shortlist")
         if strategy == "fewshot-knn" and examples is None:
             raise SettingsError(
                 "The fewshot-knn strategy needs solved example cases (`ddx eval ddxplus "
@@ -165,11 +174,25 @@ class LLMDiagnoser:
         self.engine = engine
         self.strategy = strategy
         self.examples = examples
+        self.summariser = summariser
+        self.catalogue = catalogue or DdxPlusCatalogue(kb) if kb is not None else catalogue
+        self.shortlist = shortlist
 
     def diagnose(self, view: ConsultationView) -> list[RankedCondition]:
+        return self.diagnosis(view).ranked
+
+    def diagnosis(self, view: ConsultationView) -> Diagnosis:
+        """The model's differential and its rationale (the engine's, without a rationale,
+        when the model's answer is unusable or it defers to the engine)."""
         engine_ranked = self.engine.diagnose(view)
         engine_pairs = [(r.name, r.probability) for r in engine_ranked]
-        known = known_lines(self.kb, view)
+        assert self.catalogue is not None
+        known = findings_text(self.catalogue, view.findings)
+        if self.shortlist is not None:
+            candidates = [r.name for r in engine_ranked[: self.shortlist]]
+        else:
+            assert self.kb is not None
+            candidates = list(self.kb.condition_names)
         examples = ""
         if self.strategy == "fewshot-knn" and self.examples is not None:
             examples = examples_text(self.examples.nearest(known, FEWSHOT_K))
@@ -179,21 +202,24 @@ class LLMDiagnoser:
                 strategy=self.strategy,
                 patient=patient_line(view.age, view.sex),
                 known=known,
-                candidates=self.kb.condition_names,
+                candidates=candidates,
                 engine_ranking=engine_pairs,
                 previous=ranking_text(list(view.differential), 5) if view.differential else "",
                 examples=examples,
+                evidence=evidence_for(
+                    view.passages, [n for n, _ in view.differential[:3]], self.summariser
+                ),
             )
         except LLMUnavailableError:
             raise
         except LLMError as exc:
             log.warning("diagnoser: %s; using the engine's differential for this step", exc)
             self.client.count_fallback()
-            return engine_ranked
+            return Diagnosis(ranked=engine_ranked)
         if answer.deferred:
-            return engine_ranked
-        ranked = rank_probabilities(answer.names, self.kb.condition_names, engine_pairs)
-        return RankingWithRationale(ranked, answer.rationale.strip())
+            return Diagnosis(ranked=engine_ranked)
+        ranked = rank_probabilities(answer.names, [n for n, _ in engine_pairs], engine_pairs)
+        return Diagnosis(ranked=ranked, rationale=answer.rationale.strip())
 
     def explain(
         self, view: ConsultationView, differential: Sequence[RankedCondition], top_k: int

@@ -24,6 +24,7 @@ from agent.llm.structured import generate_structured
 from agent.reasoners.ddxplus.roles import InformationGainHistoryTaker
 from agent.reasoners.llm import prompts
 from agent.reasoners.llm.render import known_lines, patient_line, ranking_text
+from agent.reasoners.llm.retrieval import excerpts
 from agent.roles import ConsultationView, Question
 from retrieval.ddxplus_kb import EvidenceKind, KnowledgeBase
 from retrieval.findings import choices
@@ -42,8 +43,10 @@ def next_step(
     left: int,
     hints: Sequence[str] = (),
     previous: str = "",
+    evidence: str = "",
 ) -> NextStep:
-    """The doctor's next step (raises StructuredOutputError when no answer fits)."""
+    """The doctor's next step (raises StructuredOutputError when no answer fits); ``evidence``:
+    retrieved knowledge about the leading candidates, to ask what tells them apart."""
     hint_block = (
         prompts.HINTS_BLOCK.format(hints="\n".join(f"{i}. {h}" for i, h in enumerate(hints, 1)))
         if hints
@@ -53,6 +56,7 @@ def next_step(
         patient=patient,
         known=known,
         previous=prompts.PREVIOUS_BLOCK.format(ranking=previous) if previous else "",
+        evidence=prompts.EVIDENCE_BLOCK.format(summary=evidence) if evidence else "",
         hints=hint_block,
         left=left,
     )
@@ -109,6 +113,7 @@ class LLMHistoryTaker:
                 left=view.max_questions - view.questions_asked,
                 hints=[self.kb.evidences[code].question for code, _ in hints],
                 previous=ranking_text(list(view.differential), 5) if view.differential else "",
+                evidence=excerpts(view.passages),
             )
         except LLMUnavailableError:
             raise

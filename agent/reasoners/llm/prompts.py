@@ -13,7 +13,7 @@ DOCTOR_TURN = """Patient: {patient}
 
 What is known so far:
 {known}
-{previous}{hints}
+{previous}{evidence}{hints}
 Questions left in the budget: {left}.
 Choose the next step."""
 

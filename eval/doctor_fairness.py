@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from eval.doctor_ranking import Evaluation, evaluate
 from retrieval.doctors.criteria import CriteriaProvider
 from retrieval.doctors.drrank import DrRankQuery
-from retrieval.doctors.evaluation import Evaluation, evaluate
 from retrieval.doctors.rankers import Ranker
 
 GENDERS = ("male", "female")

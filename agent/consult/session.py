@@ -1,7 +1,9 @@
 """One facade over the compiled graph for every front end (terminal chat, UI, batch harness).
 
 It hides LangGraph's invoke/interrupt/resume mechanics behind three calls — :meth:`start`,
-:meth:`answer`, :meth:`current` — that return either the next question or the final report.
+:meth:`answer`, :meth:`current` — that return a :class:`Turn`: the next question or the final
+report, with the typed trace and the current differential. Front ends read nothing else of
+the graph's state.
 """
 
 from __future__ import annotations
@@ -9,63 +11,56 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability
 
+from agent.consult.graph import ConsultGraph, compile_graph
 from agent.context import ConsultContext
 from agent.errors import DdxError
-from agent.report import FinalReport
-from agent.state import CaseIntake, ConsultState, InputState, OutputState
+from agent.report import FinalReport, urgent_conditions
+from agent.roles import RankedCondition
+from agent.state import CaseIntake, InputState, PendingQuestion
+from agent.trace import Pairs, TraceEntry
 from retrieval.findings import FindingValue
 
-ConsultGraph = CompiledStateGraph[ConsultState, ConsultContext, InputState, OutputState]
-
-
-@dataclass(frozen=True)
-class PendingQuestion:
-    """The question the consultation waits on (``error``: the last answer was unusable)."""
-
-    code: str
-    text: str
-    kind: str
-    choices: list[tuple[str, Any]]
-    reason: str
-    number: int
-    budget: int
-    leading: list[tuple[str, float]]
-    error: str | None = None
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> PendingQuestion:
-        return cls(
-            code=payload["code"],
-            text=payload["text"],
-            kind=payload["kind"],
-            choices=[(str(label), value) for label, value in payload.get("choices", [])],
-            reason=payload.get("reason", ""),
-            number=int(payload.get("number", 0)),
-            budget=int(payload.get("budget", 0)),
-            leading=[(str(name), float(p)) for name, p in payload.get("leading", [])],
-            error=payload.get("error"),
-        )
+__all__ = ["Answer", "ConsultationSession", "PendingQuestion", "Turn", "batch_session"]
 
 
 @dataclass(frozen=True)
 class Turn:
-    """Either the next question or, once finished, the report (exactly one is set)."""
+    """Where a consultation stands after a call: the next question or, once finished, the
+    report (exactly one is set), the trace so far and the current differential."""
 
     question: PendingQuestion | None = None
     report: FinalReport | None = None
-    trace: list[dict[str, Any]] | None = None
+    trace: list[TraceEntry] = field(default_factory=list)
+    differential: Pairs = field(default_factory=list)
+    """Every ranked condition, most probable first (the report's, once finished)."""
 
     @property
     def finished(self) -> bool:
         return self.report is not None
+
+    @property
+    def questions_asked(self) -> int:
+        if self.report is not None:
+            return self.report.questions_asked
+        return self.question.number - 1 if self.question is not None else 0
+
+
+def _turn(values: dict[str, Any], question: PendingQuestion | None) -> Turn:
+    """The :class:`Turn` of a graph call's output (or a saved state's values)."""
+    differential = values.get("differential")
+    return Turn(
+        question=question,
+        report=None if question is not None else values.get("report"),
+        trace=list(values.get("trace", [])),
+        differential=list(differential.pairs) if differential is not None else [],
+    )
 
 
 class ConsultationSession:
@@ -89,13 +84,11 @@ class ConsultationSession:
             payload, self._config(thread_id), context=self.context, durability=self.durability
         )
         interrupts = result.get("__interrupt__")
-        if interrupts:
-            return Turn(question=PendingQuestion.from_payload(interrupts[0].value))
-        return Turn(report=FinalReport.model_validate(result["report"]), trace=result["trace"])
+        return _turn(result, interrupts[0].value if interrupts else None)
 
     def start(self, thread_id: str, intake: CaseIntake) -> Turn:
         """Open a consultation; returns the first question (or the report if none is needed)."""
-        return self._run(thread_id, {"intake": intake.model_dump(mode="json")})
+        return self._run(thread_id, {"intake": intake})
 
     def answer(self, thread_id: str, reply: Answer) -> Turn:
         """Resume with the patient's answer: a structured value or what a person typed."""
@@ -114,11 +107,16 @@ class ConsultationSession:
             return None
         for task in snapshot.tasks:
             for pending in task.interrupts:
-                return Turn(question=PendingQuestion.from_payload(pending.value))
+                return _turn(snapshot.values, pending.value)
         if "report" in snapshot.values:
-            report = FinalReport.model_validate(snapshot.values["report"])
-            return Turn(report=report, trace=snapshot.values.get("trace"))
+            return _turn(snapshot.values, None)
         raise DdxError(f"Consultation {thread_id} stopped in an unexpected state; start a new one.")
+
+    def urgent(self, differential: Pairs) -> list[str]:
+        """The severe conditions of ``differential`` with real probability (the report's rule,
+        for a consultation still under way)."""
+        ranked = [RankedCondition(name=n, probability=p) for n, p in differential]
+        return urgent_conditions(self.context.catalogue, ranked, self.context.urgent_threshold)
 
     def forget(self, thread_id: str) -> None:
         """Drop a finished consultation's checkpoints (batch runs keep memory flat this way)."""
@@ -139,17 +137,20 @@ class ConsultationSession:
         context = replace(self.context, patient=answer)
         config: RunnableConfig = {
             **self._config(thread_id),
-            "recursion_limit": _STEPS_BEFORE_QUESTIONS + _STEPS_PER_QUESTION * intake.max_questions,
+            "recursion_limit": _STEPS_BEFORE_QUESTIONS
+            + _STEPS_PER_QUESTION * intake.max_questions
+            + _STEPS_PER_ROUND * intake.refinement_rounds,
         }
         result: dict[str, Any] = self.graph.invoke(
-            {"intake": intake.model_dump(mode="json")},
+            {"intake": intake},
             config,
             context=context,
-            durability=self.durability,
+            durability=self.durability if self.graph.checkpointer else None,
         )
         self.forget(thread_id)
         assert not result.get("__interrupt__"), "a simulated patient answers every question"
-        return FinalReport.model_validate(result["report"])
+        report: FinalReport = result["report"]
+        return report
 
 
 _STEPS_BEFORE_QUESTIONS = 25
@@ -157,18 +158,24 @@ _STEPS_BEFORE_QUESTIONS = 25
 refinement, finish): LangGraph's recursion limit, a guard against a routing loop."""
 _STEPS_PER_QUESTION = 5
 """At most driver, ask, diagnose and retrieve per question (two with the embedded engine)."""
+_STEPS_PER_ROUND = 4
+"""A refinement round's end: driver, refine, diagnose, retrieve."""
 
 
 def batch_session(context: ConsultContext[Any]) -> ConsultationSession:
-    """A session for a benchmark worker: an in-memory checkpointer, written only when a
-    consultation pauses or ends ("exit") — the same graph, without a write per step that nobody
-    will ever resume from — and LangGraph's background work run inline."""
-    from langgraph.checkpoint.memory import InMemorySaver
+    """A session for a benchmark worker: the same graph without a checkpointer — a simulated
+    patient answers inside the graph (:meth:`ConsultationSession.consult_to_end`), so nothing
+    pauses and nobody ever resumes from a checkpoint; saving the typed state at the end of every
+    case would cost ~10 % of a case's time for nothing — and LangGraph's background work run
+    inline."""
+    return ConsultationSession(batch_graph(), context, durability="exit")
 
-    from agent.graph import compile_graph
 
+def batch_graph() -> ConsultGraph:
+    """The graph of :func:`batch_session`, for runners that give each case its own context
+    (``ConsultationSession(graph, context, durability="exit")`` per case, one graph)."""
     run_graph_tasks_inline()
-    return ConsultationSession(compile_graph(InMemorySaver()), context, durability="exit")
+    return compile_graph(None)
 
 
 class _InlineExecutor(Executor):
