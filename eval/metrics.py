@@ -28,6 +28,7 @@ from typing import TypedDict, Unpack
 import numpy as np
 
 from eval.schema import CaseResult, RunSummary
+from retrieval.fuzzy import name_key
 
 Match = Callable[[str, str], bool]
 """A rule deciding whether a predicted condition name and a reference name are the same."""
@@ -44,17 +45,13 @@ def exact(predicted: str, reference: str) -> bool:
     return predicted == reference
 
 
-def _normalise(name: str) -> str:
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
-
-
 def normalised_match(predicted: str, reference: str) -> bool:
     """Names match ignoring case, punctuation and whitespace.
 
     For names from different sources ("Possible NSTEMI / STEMI" vs "possible nstemi/stemi"),
     where an exact comparison would count spelling differences as wrong diagnoses.
     """
-    return _normalise(predicted) == _normalise(reference)
+    return name_key(predicted) == name_key(reference)
 
 
 def _check_ranks(ranks: Sequence[int]) -> None:
