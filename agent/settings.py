@@ -50,6 +50,14 @@ class DdxSettings(BaseSettings):
         description="Base URL of the figshare API that serves the official DDXPlus release.",
     )
     max_questions: int = Field(default=10, ge=0, le=200, description="Question budget.")
+    refinement_rounds: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="MEDDxAgent's refinement rounds: the question budget split over them, the "
+        "differential refined at each round's end with the previous one fed back (the driver's, "
+        "agent/consult/policy.py); 1 = one diagnosis loop, no refinement.",
+    )
     confidence_threshold: float = Field(
         default=0.99,
         gt=0.0,

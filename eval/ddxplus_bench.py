@@ -74,6 +74,7 @@ def run_ddxplus(
         limit=request.limit,
         seed=request.seed,
         confidence_threshold=request.confidence_threshold,
+        refinement_rounds=request.refinement_rounds,
         model=describe_model(kb, request.model_path),
         llm=request.label,
     )
@@ -85,6 +86,7 @@ def run_ddxplus(
         questions=request.questions,
         full_profile=request.full_profile,
         confidence_threshold=request.confidence_threshold,
+        refinement_rounds=request.refinement_rounds,
         model_path=request.model_path,
         context=request.context,
         patient_factory=request.patient_factory,

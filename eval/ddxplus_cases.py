@@ -34,6 +34,7 @@ def run_case(
     full_profile: bool,
     confidence_threshold: float,
     patient_factory: PatientFactory = SimulatedPatient,
+    refinement_rounds: int = 1,
 ) -> CaseResult:
     """Consult one simulated patient and score the outcome against its record."""
     kb = session.context.kb
@@ -45,6 +46,7 @@ def run_case(
         findings=patient.full_profile() if full_profile else patient.intake(),
         max_questions=0 if full_profile else questions,
         confidence_threshold=confidence_threshold,
+        refinement_rounds=refinement_rounds,
     )
     report = session.consult_to_end(record.case_id, intake, patient.answer)
     ranking = [item.name for item in report.differential]
@@ -105,6 +107,7 @@ class DdxPlusCaseRunner:
         questions: int,
         full_profile: bool,
         confidence_threshold: float,
+        refinement_rounds: int = 1,
         model_path: Path | str | None = None,
         context: ConsultContext | None = None,
         patient_factory: PatientFactory = SimulatedPatient,
@@ -115,6 +118,7 @@ class DdxPlusCaseRunner:
         self.questions = questions
         self.full_profile = full_profile
         self.confidence_threshold = confidence_threshold
+        self.refinement_rounds = refinement_rounds
         self.patient_factory = patient_factory
         if context is None:
             chosen = Path(model_path) if model_path is not None else None
@@ -136,4 +140,5 @@ class DdxPlusCaseRunner:
             self.full_profile,
             self.confidence_threshold,
             self.patient_factory,
+            self.refinement_rounds,
         )

@@ -42,6 +42,7 @@ def run_phenotype_case(
     full_profile: bool,
     opening_share: float,
     confidence_threshold: float,
+    refinement_rounds: int = 1,
     opening_seed: int | None = 0,
     unmentioned: Unmentioned = "unknown",
 ) -> PhenotypeCaseResult:
@@ -56,6 +57,7 @@ def run_phenotype_case(
         findings=findings,
         max_questions=0 if full_profile else questions,
         confidence_threshold=confidence_threshold,
+        refinement_rounds=refinement_rounds,
     )
     report = session.consult_to_end(record.case_id, intake, patient.answer)
     ranking = [kb.disease_by_name(item.name) for item in report.differential]
@@ -110,6 +112,7 @@ class PhenotypeCaseRunner:
         full_profile: bool,
         opening_share: float,
         confidence_threshold: float,
+        refinement_rounds: int = 1,
         review_of_systems: bool = True,
         checklist: int = CHECKLIST_SIZE,
         opening_seed: int | None = 0,
@@ -127,6 +130,7 @@ class PhenotypeCaseRunner:
         self.full_profile = full_profile
         self.opening_share = opening_share
         self.confidence_threshold = confidence_threshold
+        self.refinement_rounds = refinement_rounds
         self.opening_seed = opening_seed
         self.unmentioned: Unmentioned = unmentioned
         if context is None:
@@ -149,6 +153,7 @@ class PhenotypeCaseRunner:
             full_profile=self.full_profile,
             opening_share=self.opening_share,
             confidence_threshold=self.confidence_threshold,
+            refinement_rounds=self.refinement_rounds,
             opening_seed=self.opening_seed,
             unmentioned=self.unmentioned,
         )

@@ -62,6 +62,7 @@ class RareBenchConfig(BaseModel):
     checklist: int = Field(
         default=1, description="HPO terms offered per question after the review."
     )
+    refinement_rounds: int = Field(default=1, description="The driver's refinement rounds.")
     limit: int | None
     seed: int
     knowledge_base: str = Field(description="HPO annotation version.")

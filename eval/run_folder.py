@@ -47,6 +47,7 @@ class RunRequest:
     seed: int = 0
     full_profile: bool = False
     confidence_threshold: float = 0.99
+    refinement_rounds: int = 1
     max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES
 
 

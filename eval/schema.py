@@ -109,6 +109,7 @@ class RunConfig(BaseModel):
     limit: int | None
     seed: int
     confidence_threshold: float
+    refinement_rounds: int = Field(default=1, description="The driver's refinement rounds.")
     model: str = Field(description="Likelihood model: 'structural' or the fitted model's path.")
     llm: str = Field(default="kb", description="LLM roles and strategy; 'kb': none (issue 3).")
 

@@ -121,3 +121,51 @@ def test_a_stop_before_the_budget_ends_the_rounds(
     report, recording = _consult(mini_context, intake, patient.answer, 3)
     assert report.stop_reason == "confident" and report.questions_asked == 0
     assert {view.round for view, _ in recording.seen} == {1}
+
+
+def test_the_benchmark_and_chat_front_ends_pass_the_rounds_to_the_consultation(
+    tmp_path: Path,
+    mini_data_dir: Path,
+    mini_patients_csv: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--rounds` reaches every consultation of `ddx eval ddxplus` (recorded in run.json, so a
+    resume cannot mix) and of `ddx chat`; it is never silently dropped."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+    from agent.consult.session import ConsultationSession
+
+    seen: list[int] = []
+    consult = ConsultationSession.consult_to_end
+
+    def recording(self: ConsultationSession, thread_id: str, intake: CaseIntake, *a: Any) -> Any:
+        seen.append(intake.refinement_rounds)
+        return consult(self, thread_id, intake, *a)
+
+    start = ConsultationSession.start
+
+    def recording_start(self: ConsultationSession, thread_id: str, intake: CaseIntake) -> Any:
+        seen.append(intake.refinement_rounds)
+        return start(self, thread_id, intake)
+
+    monkeypatch.setattr(ConsultationSession, "consult_to_end", recording)
+    monkeypatch.setattr(ConsultationSession, "start", recording_start)
+    monkeypatch.setenv("DDX_STATE_DIR", str(tmp_path / "state"))
+    out = tmp_path / "run"
+    base = ["--data-dir", str(mini_data_dir), "eval", "ddxplus"]
+    args = [*base, "--patients", str(mini_patients_csv), "--limit", "2", "--out", str(out)]
+    done = CliRunner().invoke(app, [*args, "--rounds", "2"])
+    assert done.exit_code == 0, done.output
+    assert seen and set(seen) == {2}
+    assert json.loads((out / "run.json").read_text())["refinement_rounds"] == 2
+    refused = CliRunner().invoke(app, [*args, "--rounds", "3"])
+    assert "refinement_rounds: 2 → 3" in str(refused.exception)  # `ddx` prints it, exit 2
+
+    seen.clear()
+    chat = ["--data-dir", str(mini_data_dir), "chat", "--patient-file", str(mini_patients_csv)]
+    done = CliRunner().invoke(app, [*chat, "--rounds", "3", "--questions", "3"])
+    assert done.exit_code == 0, done.output
+    assert seen == [3]

@@ -32,6 +32,8 @@ class Limits:
 
     max_questions: int
     confidence_threshold: float
+    refinement_rounds: int = 1
+    """The driver's refinement rounds ($DDX_REFINEMENT_ROUNDS; not on the settings page yet)."""
 
 
 def intake_problem(age: int | None, sex: str | None, complaint: str) -> str | None:
@@ -256,6 +258,7 @@ class ConsultFacade:
                 regions=regions or {},
                 max_questions=self.limits.max_questions,
                 confidence_threshold=self.limits.confidence_threshold,
+                refinement_rounds=self.limits.refinement_rounds,
             )
             turn = engine.session.start(thread_id, intake)
         except DdxError as exc:

@@ -43,7 +43,7 @@ def board() -> JobBoard:
 
 
 def limits_of(settings: DdxSettings) -> Limits:
-    return Limits(settings.max_questions, settings.confidence_threshold)
+    return Limits(settings.max_questions, settings.confidence_threshold, settings.refinement_rounds)
 
 
 def session_user() -> str:

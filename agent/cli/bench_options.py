@@ -22,6 +22,16 @@ QUESTIONS = typer.Option(10, "--questions", min=0, help="Question budget per cas
 WORKERS = typer.Option(1, "--workers", min=1, help="Parallel worker processes.")
 LIMIT = typer.Option(None, "--limit", min=1, help="Run only this many cases, drawn with --seed.")
 SEED = typer.Option(0, "--seed", help="Seed for drawing the --limit cases.")
+ROUNDS = typer.Option(
+    None,
+    "--rounds",
+    min=1,
+    max=5,
+    help="Refinement rounds (MEDDxAgent): the question budget split over them, the differential "
+    "refined at each round's end with the previous one fed back "
+    "[default: $DDX_REFINEMENT_ROUNDS, else 1].",
+    show_default=False,
+)
 CONFIDENCE = typer.Option(
     None,
     "--confidence",

@@ -55,7 +55,17 @@ def chat(
     confidence: float | None = typer.Option(
         None,
         "--confidence",
-        help="Stop once the leading diagnosis reaches this probability [default: 0.95].",
+        help="Stop once the leading diagnosis reaches this probability "
+        "[default: $DDX_CONFIDENCE_THRESHOLD, else 0.99].",
+    ),
+    rounds: int | None = typer.Option(
+        None,
+        "--rounds",
+        min=1,
+        max=5,
+        help="Refinement rounds: the question budget split over them, the differential refined "
+        "at each round's end [default: $DDX_REFINEMENT_ROUNDS, else 1].",
+        show_default=False,
     ),
     model: Path | None = typer.Option(None, "--model", help="Fitted model from `ddx kb fit`."),
     resume: str | None = typer.Option(None, "--resume", help="Continue a saved consultation."),
@@ -91,6 +101,7 @@ def chat(
         ctx,
         max_questions=questions,
         confidence_threshold=confidence,
+        refinement_rounds=rounds,
         doctor=doctor,
         diagnoser=diagnoser,
         strategy=strategy,
@@ -223,6 +234,7 @@ def _opening(
             findings=simulated.intake(),
             max_questions=settings.max_questions,
             confidence_threshold=settings.confidence_threshold,
+            refinement_rounds=settings.refinement_rounds,
         )
     from agent.cli.chat_intake import ask_complaint
 
@@ -237,6 +249,7 @@ def _opening(
         regions=picked.regions,
         max_questions=settings.max_questions,
         confidence_threshold=settings.confidence_threshold,
+        refinement_rounds=settings.refinement_rounds,
     )
 
 

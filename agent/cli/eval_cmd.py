@@ -31,6 +31,7 @@ def ddxplus(
         False, "--full-profile", help="Give every answer up front and ask nothing."
     ),
     confidence: float | None = bench_options.CONFIDENCE,
+    rounds: int | None = bench_options.ROUNDS,
     model: Path | None = typer.Option(
         None,
         "--model",
@@ -69,6 +70,7 @@ def ddxplus(
     settings = settings_from(
         ctx,
         confidence_threshold=confidence,
+        refinement_rounds=rounds,
         doctor=doctor,
         diagnoser=diagnoser,
         patient=patient,
@@ -99,6 +101,7 @@ def ddxplus(
         seed=seed,
         full_profile=full_profile,
         confidence_threshold=settings.confidence_threshold,
+        refinement_rounds=settings.refinement_rounds,
         model_path=model,
         context=assembled.context,
         label=assembled.label,

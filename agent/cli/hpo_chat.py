@@ -72,6 +72,7 @@ def hpo_chat(
                 findings=dict(findings),
                 max_questions=settings.max_questions,
                 confidence_threshold=settings.confidence_threshold,
+                refinement_rounds=settings.refinement_rounds,
             )
             turn = session.start(thread_id, intake)
         report = converse(console, session, thread_id, turn, None, why)

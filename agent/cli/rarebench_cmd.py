@@ -52,6 +52,7 @@ def rarebench(
         show_default=False,
     ),
     confidence: float | None = bench_options.CONFIDENCE,
+    rounds: int | None = bench_options.ROUNDS,
     review: bool = typer.Option(
         True,
         "--review/--no-review",
@@ -102,7 +103,7 @@ def rarebench(
     """
     from eval.rarebench import MAPPING_FILE, RareBenchRequest, run_rarebench
 
-    settings = settings_from(ctx, confidence_threshold=confidence)
+    settings = settings_from(ctx, confidence_threshold=confidence, refinement_rounds=rounds)
     warn = bench_options.stderr_warner()
     if mapping is None:
         default = settings.data_dir / "rarebench" / MAPPING_FILE
@@ -133,6 +134,7 @@ def rarebench(
         opening_seed=None if record_order else opening_seed,
         unmentioned="unknown" if unmentioned is UnmentionedAnswer.unknown else "absent",
         confidence_threshold=settings.confidence_threshold,
+        refinement_rounds=settings.refinement_rounds,
         mapping=mapping,
         max_consecutive_failures=settings.max_consecutive_failures,
     )
