@@ -81,6 +81,7 @@ def build_engine(settings: DdxSettings, progress: Progress = no_progress) -> Eng
     cannot be created, an unusable backend, a bad doctor directory).
     """
     from agent.assembly import ConsultOptions, assemble
+    from agent.doctors import open_doctor_finder
     from retrieval.ddxplus_kb import load_from_data_dir
 
     progress("Loading the knowledge base")
@@ -89,8 +90,10 @@ def build_engine(settings: DdxSettings, progress: Progress = no_progress) -> Eng
     notes: list[str] = []
     progress("Loading the engine")
     context = assemble(settings, kb, ConsultOptions(doctors=False), notes.append).context
-    if settings.doctor_directory is not None:
-        context = replace(context, doctor_finder=_doctors(settings, kb, progress))
+    # doctors opened here, not by the assembly, so the app's progress bar follows the index build
+    finder = open_doctor_finder(settings, kb, progress=False, on_progress=progress)
+    if finder is not None:
+        context = replace(context, doctor_finder=finder)
     return _engine(settings, "ddxplus", kb, context, history, notes)
 
 
@@ -110,19 +113,6 @@ def build_rare_engine(settings: DdxSettings, progress: Progress = no_progress) -
         notes.append("LLM roles apply to common conditions; rare diseases use the reasoner")
     context = assemble(plain, kb, ConsultOptions(doctors=False), notes.append).context
     return _engine(settings, "hpo", kb, context, open_store(settings.state_dir), notes)
-
-
-def _doctors(settings: DdxSettings, kb: KnowledgeBase, progress: Progress) -> Any:
-    from retrieval.doctors.recommend import DoctorRecommender
-
-    assert settings.doctor_directory is not None
-    return DoctorRecommender.open(
-        settings.doctor_directory,
-        state_dir=settings.state_dir,
-        kb=kb,
-        progress=False,
-        on_progress=progress,
-    )
 
 
 def _engine(
